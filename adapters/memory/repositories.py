@@ -1,0 +1,165 @@
+"""In-memory repositories with the same behaviour as the PostgreSQL ones.
+
+Each method runs without awaiting, so on one event loop it is as atomic as a single SQL statement.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import datetime
+from uuid import UUID
+
+from adapters.memory.store import MemoryStore, StoredSession, StoredToken
+from application.ports import Reused, Rotated
+from domain.errors import EmailTaken
+from domain.tasks import (
+    KEEP,
+    Position,
+    Task,
+    TaskChanges,
+    TaskQuery,
+    apply_changes,
+    sort_value,
+)
+from domain.users import Session, User, email_key
+
+
+class MemoryUserRepository:
+    def __init__(self, store: MemoryStore) -> None:
+        self._store = store
+
+    async def add(self, user: User) -> None:
+        if await self.by_email(user.email) is not None:
+            raise EmailTaken()
+        self._store.users[user.id] = user
+
+    async def by_email(self, email: str) -> User | None:
+        key = email_key(email)
+        return next((u for u in self._store.users.values() if email_key(u.email) == key), None)
+
+    async def get(self, user_id: UUID) -> User | None:
+        return self._store.users.get(user_id)
+
+    async def set_password_hash(self, user_id: UUID, password_hash: str) -> None:
+        user = self._store.users[user_id]
+        self._store.users[user_id] = replace(user, password_hash=password_hash)
+
+
+class MemorySessionRepository:
+    def __init__(self, store: MemoryStore) -> None:
+        self._store = store
+
+    async def start(self, session: Session, refresh_hash: bytes) -> None:
+        self._store.sessions[session.id] = StoredSession(session)
+        self._store.refresh_tokens[refresh_hash] = StoredToken(session.id)
+
+    async def rotate(self, old_hash: bytes, new_hash: bytes, now: datetime) -> Rotated | Reused | None:
+        token = self._store.refresh_tokens.get(old_hash)
+        if token is None:
+            return None
+        stored = self._store.sessions[token.session_id]
+        if token.used_at is not None:
+            stored.revoked_at = stored.revoked_at or now
+            return Reused(session_id=stored.session.id, user_id=stored.session.user_id)
+        if stored.revoked_at is not None or stored.session.expires_at <= now:
+            return None
+        token.used_at = now
+        self._store.refresh_tokens[new_hash] = StoredToken(stored.session.id)
+        return Rotated(stored.session)
+
+    async def is_active(self, session_id: UUID, user_id: UUID, now: datetime) -> bool:
+        stored = self._store.sessions.get(session_id)
+        return (
+            stored is not None
+            and stored.session.user_id == user_id
+            and stored.revoked_at is None
+            and stored.session.expires_at > now
+        )
+
+    async def revoke(self, session_id: UUID, now: datetime) -> None:
+        stored = self._store.sessions.get(session_id)
+        if stored is not None and stored.revoked_at is None:
+            stored.revoked_at = now
+
+    async def revoke_all(self, user_id: UUID, now: datetime) -> None:
+        for stored in self._store.sessions.values():
+            if stored.session.user_id == user_id and stored.revoked_at is None:
+                stored.revoked_at = now
+
+
+class MemoryTaskRepository:
+    def __init__(self, store: MemoryStore) -> None:
+        self._store = store
+
+    def _owned(self, owner_id: UUID, task_id: UUID) -> Task | None:
+        task = self._store.tasks.get(task_id)
+        return task if task is not None and task.user_id == owner_id else None
+
+    async def add(self, task: Task) -> None:
+        self._store.tasks[task.id] = task
+
+    async def get(self, owner_id: UUID, task_id: UUID) -> Task | None:
+        return self._owned(owner_id, task_id)
+
+    async def exists(self, owner_id: UUID, task_id: UUID) -> bool:
+        return self._owned(owner_id, task_id) is not None
+
+    async def update(
+        self,
+        owner_id: UUID,
+        task_id: UUID,
+        changes: TaskChanges,
+        *,
+        expected_version: int | None,
+        now: datetime,
+        toggle_completed: bool = False,
+    ) -> Task | None:
+        task = self._owned(owner_id, task_id)
+        if task is None or expected_version not in (None, task.version):
+            return None
+        if toggle_completed and changes.completed is KEEP:
+            changes = replace(changes, completed=not task.completed)
+        updated = apply_changes(task, changes, now)
+        self._store.tasks[task_id] = updated
+        return updated
+
+    async def delete(self, owner_id: UUID, task_id: UUID, *, expected_version: int | None) -> bool:
+        task = self._owned(owner_id, task_id)
+        if task is None or expected_version not in (None, task.version):
+            return False
+        del self._store.tasks[task_id]
+        return True
+
+    async def delete_completed(self, owner_id: UUID) -> int:
+        doomed = [t.id for t in self._store.tasks.values() if t.user_id == owner_id and t.completed]
+        for task_id in doomed:
+            del self._store.tasks[task_id]
+        return len(doomed)
+
+    async def page(
+        self, owner_id: UUID, query: TaskQuery, after: Position | None, limit: int
+    ) -> tuple[list[Task], int]:
+        matching = [
+            t for t in self._store.tasks.values() if t.user_id == owner_id and query.filter.matches(t)
+        ]
+        field, descending = query.sort.field, query.sort.descending
+        valued = [t for t in matching if sort_value(t, field) is not None]
+        unvalued = [t for t in matching if sort_value(t, field) is None]
+        # NULL values come last in both directions, as in the SQL adapter.
+        valued.sort(key=lambda t: (sort_value(t, field), t.id), reverse=descending)
+        unvalued.sort(key=lambda t: t.id, reverse=descending)
+        ordered = valued + unvalued
+        if after is not None:
+            ordered = [t for t in ordered if _is_past(t, after, query)]
+        return ordered[:limit], len(matching)
+
+
+def _is_past(task: Task, after: Position, query: TaskQuery) -> bool:
+    value = sort_value(task, query.sort.field)
+    descending = query.sort.descending
+    if after.value is None:
+        return value is None and ((task.id < after.id) if descending else (task.id > after.id))
+    if value is None:
+        return True
+    mine, theirs = (value, task.id), (after.value, after.id)
+    return mine < theirs if descending else mine > theirs  # type: ignore[operator]

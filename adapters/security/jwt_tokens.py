@@ -1,0 +1,67 @@
+"""HS256 access tokens (RFC 9068 style) with joserfc; verification pins everything it can."""
+
+from __future__ import annotations
+
+import math
+from datetime import datetime
+from uuid import UUID, uuid4
+
+from joserfc import jwt
+from joserfc.errors import JoseError
+from joserfc.jwk import OctKey
+
+from application.ports import AccessClaims
+from domain.errors import InvalidToken
+
+ALGORITHM = "HS256"
+TOKEN_TYPE = "at+jwt"
+LEEWAY_SECONDS = 10
+# Headers that would let a token name its own verification key.
+_FORBIDDEN_HEADERS = frozenset({"jku", "jwk", "x5u", "x5c", "x5t", "x5t#S256", "crit"})
+
+
+class JwtAccessTokens:
+    def __init__(self, secret: bytes, *, issuer: str, audience: str, lifetime_seconds: int) -> None:
+        self._key = OctKey.import_key(secret)
+        self._issuer = issuer
+        self._audience = audience
+        self._lifetime = lifetime_seconds
+
+    @property
+    def access_lifetime_seconds(self) -> int:
+        return self._lifetime
+
+    def issue_access(self, user_id: UUID, session_id: UUID, now: datetime) -> str:
+        issued_at = math.floor(now.timestamp())
+        claims = {
+            "sub": str(user_id),
+            "sid": str(session_id),
+            "jti": uuid4().hex,
+            "iat": issued_at,
+            "exp": issued_at + self._lifetime,
+            "iss": self._issuer,
+            "aud": self._audience,
+        }
+        return jwt.encode({"alg": ALGORITHM, "typ": TOKEN_TYPE}, claims, self._key, algorithms=[ALGORITHM])
+
+    def verify_access(self, token: str) -> AccessClaims:
+        try:
+            decoded = jwt.decode(token, self._key, algorithms=[ALGORITHM])
+            header, claims = decoded.header, decoded.claims
+            if header.get("typ") != TOKEN_TYPE or _FORBIDDEN_HEADERS & header.keys():
+                raise InvalidToken()
+            jwt.JWTClaimsRegistry(
+                leeway=LEEWAY_SECONDS,
+                iss={"essential": True, "value": self._issuer},
+                aud={"essential": True, "value": self._audience},
+                sub={"essential": True},
+                sid={"essential": True},
+                jti={"essential": True},
+                iat={"essential": True},
+                exp={"essential": True},
+            ).validate(claims)
+            if not isinstance(claims["exp"], int) or not isinstance(claims["iat"], int):
+                raise InvalidToken()
+            return AccessClaims(user_id=UUID(claims["sub"]), session_id=UUID(claims["sid"]))
+        except (JoseError, ValueError, TypeError, KeyError, AttributeError) as error:
+            raise InvalidToken() from error

@@ -1,0 +1,59 @@
+"""Commands the use cases take and results they give: plain data, no framework types."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from uuid import UUID
+
+from domain.tasks import Task, TaskChanges, TaskQuery
+from domain.users import User
+
+
+@dataclass(frozen=True, slots=True)
+class Registration:
+    email: str
+    password: str
+    name: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Credentials:
+    email: str
+    password: str
+
+
+@dataclass(frozen=True, slots=True)
+class TokenPair:
+    access_token: str
+    expires_in: int
+    refresh_token: str
+    refresh_expires_in: int
+    user: User
+
+
+@dataclass(frozen=True, slots=True)
+class TaskWrite:
+    task_id: UUID
+    changes: TaskChanges
+    expected_version: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Completion:
+    task_id: UUID
+    completed: bool | None = None
+    expected_version: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class TaskListing:
+    query: TaskQuery
+    limit: int
+    cursor: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class TaskPage:
+    tasks: list[Task]
+    total: int
+    next_cursor: str | None

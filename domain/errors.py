@@ -1,0 +1,59 @@
+"""Everything that can go wrong in the domain, independent of any transport."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+class DomainError(Exception):
+    """Base of the errors a use case may raise on purpose."""
+
+
+@dataclass(frozen=True, slots=True)
+class FieldError:
+    field: str
+    message: str
+
+
+class ValidationFailed(DomainError):
+    def __init__(self, errors: list[FieldError]) -> None:
+        super().__init__("; ".join(f"{e.field} {e.message}" for e in errors))
+        self.errors = errors
+
+
+class NotFound(DomainError):
+    """A resource is missing, or belongs to somebody else: one error for both."""
+
+
+class TaskNotFound(NotFound):
+    pass
+
+
+class VersionMismatch(DomainError):
+    """An `If-Match` precondition named a version the task no longer has."""
+
+
+class EmailTaken(DomainError):
+    pass
+
+
+class InvalidCredentials(DomainError):
+    pass
+
+
+class InvalidToken(DomainError):
+    """Missing, malformed, expired or revoked credentials."""
+
+    def __init__(self, *, token_sent: bool = True) -> None:
+        super().__init__("invalid token" if token_sent else "no token")
+        self.token_sent = token_sent
+
+
+class NotYourAccount(DomainError):
+    """A user-scoped path names an account other than the caller's."""
+
+
+class TooManyAttempts(DomainError):
+    def __init__(self, retry_after: int) -> None:
+        super().__init__(f"retry after {retry_after} s")
+        self.retry_after = retry_after

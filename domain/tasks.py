@@ -1,0 +1,250 @@
+"""Tasks: the entity, its field rules, how changes apply, and how lists are filtered and sorted."""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass, field, replace
+from datetime import date, datetime
+from typing import Any
+from uuid import UUID
+
+from domain.errors import FieldError, ValidationFailed
+from domain.text import check_text
+
+TITLE_MAX_LENGTH = 255
+DESCRIPTION_MAX_LENGTH = 10_000
+TAG_MAX_LENGTH = 50
+MAX_TAGS = 20
+DESCRIPTION_CONTROLS = frozenset("\t\n\r")
+
+
+class Priority(enum.Enum):
+    LOW = "low"
+    MEDIUM = "medium"
+    HIGH = "high"
+
+    @property
+    def rank(self) -> int:
+        """Sort order by meaning: high > medium > low."""
+        return _PRIORITY_RANK[self]
+
+    @classmethod
+    def from_rank(cls, rank: int) -> Priority:
+        return _RANK_PRIORITY[rank]
+
+
+_PRIORITY_RANK = {Priority.LOW: 1, Priority.MEDIUM: 2, Priority.HIGH: 3}
+_RANK_PRIORITY = {rank: priority for priority, rank in _PRIORITY_RANK.items()}
+
+
+class Keep(enum.Enum):
+    """Marks a field a change leaves as it is."""
+
+    KEEP = "keep"
+
+
+KEEP = Keep.KEEP
+
+
+@dataclass(frozen=True, slots=True)
+class Task:
+    id: UUID
+    user_id: UUID
+    title: str
+    description: str | None
+    due_date: date | None
+    priority: Priority
+    starred: bool
+    completed: bool
+    completed_at: datetime | None
+    tags: tuple[str, ...]
+    created_at: datetime
+    updated_at: datetime
+    version: int
+
+
+@dataclass(frozen=True, slots=True)
+class TaskChanges:
+    """The fields a write sets; ``KEEP`` leaves a field untouched."""
+
+    title: str | Keep = KEEP
+    description: str | None | Keep = KEEP
+    due_date: date | None | Keep = KEEP
+    priority: Priority | Keep = KEEP
+    starred: bool | Keep = KEEP
+    completed: bool | Keep = KEEP
+    tags: tuple[str, ...] | Keep = KEEP
+
+    def set_fields(self) -> dict[str, Any]:
+        return {
+            name: value
+            for name in self.__slots__  # type: ignore[attr-defined]
+            if (value := getattr(self, name)) is not KEEP
+        }
+
+
+def clean_changes(changes: TaskChanges, *, creating: bool = False) -> TaskChanges:
+    """Normalise every text field and check every rule, reporting all problems at once."""
+    errors: list[FieldError] = []
+    title, description, tags = changes.title, changes.description, changes.tags
+    if creating and title is KEEP:
+        errors.append(FieldError("title", "is required"))
+    if isinstance(title, str):
+        title, error = check_text("title", title, min_length=1, max_length=TITLE_MAX_LENGTH)
+        errors += [error] if error else []
+    if isinstance(description, str):
+        description, error = check_text(
+            "description",
+            description,
+            min_length=0,
+            max_length=DESCRIPTION_MAX_LENGTH,
+            allowed_controls=DESCRIPTION_CONTROLS,
+        )
+        errors += [error] if error else []
+    if isinstance(tags, tuple):
+        tags, tag_errors = clean_tags(tags)
+        errors += tag_errors
+    if errors:
+        raise ValidationFailed(errors)
+    return replace(changes, title=title, description=description, tags=tags)
+
+
+def clean_tags(raw: tuple[str, ...]) -> tuple[tuple[str, ...], list[FieldError]]:
+    """Lower-case, trim and de-duplicate tags, keeping the order they first appear in."""
+    errors: list[FieldError] = []
+    tags: list[str] = []
+    for index, value in enumerate(raw):
+        tag, error = check_text(f"tags.{index}", value, min_length=1, max_length=TAG_MAX_LENGTH)
+        if error:
+            errors.append(error)
+        elif (tag := tag.lower()) not in tags:
+            tags.append(tag)
+    if len(tags) > MAX_TAGS:
+        errors.append(FieldError("tags", f"must hold at most {MAX_TAGS} distinct tags"))
+    return tuple(tags), errors
+
+
+def new_task(
+    task_id: UUID, owner_id: UUID, changes: TaskChanges, now: datetime
+) -> Task:
+    """A task with the defaults of the contract, then ``changes`` (already clean) applied."""
+    blank = Task(
+        id=task_id,
+        user_id=owner_id,
+        title="",
+        description=None,
+        due_date=None,
+        priority=Priority.MEDIUM,
+        starred=False,
+        completed=False,
+        completed_at=None,
+        tags=(),
+        created_at=now,
+        updated_at=now,
+        version=0,
+    )
+    return apply_changes(blank, changes, now)
+
+
+def apply_changes(task: Task, changes: TaskChanges, now: datetime) -> Task:
+    """The one definition of a write: set fields, keep ``completed_at`` honest, bump the version."""
+    fields = changes.set_fields()
+    completed = fields.get("completed", task.completed)
+    if not completed:
+        completed_at = None
+    elif task.completed:
+        completed_at = task.completed_at
+    else:
+        completed_at = now
+    return replace(
+        task, **fields, completed_at=completed_at, updated_at=now, version=task.version + 1
+    )
+
+
+class Status(enum.Enum):
+    ALL = "all"
+    PENDING = "pending"
+    COMPLETED = "completed"
+
+
+@dataclass(frozen=True, slots=True)
+class TaskFilter:
+    completed: bool | None = None
+    priorities: tuple[Priority, ...] = ()
+    starred: bool | None = None
+    tags: tuple[str, ...] = ()
+    due_before: date | None = None
+    due_after: date | None = None
+    text: str | None = None
+
+    def matches(self, task: Task) -> bool:
+        """The filter's meaning, for in-memory storage; SQL adapters express the same in WHERE."""
+        due = task.due_date
+        text = self.text.casefold() if self.text else None
+        return (
+            (self.completed is None or task.completed == self.completed)
+            and (not self.priorities or task.priority in self.priorities)
+            and (self.starred is None or task.starred == self.starred)
+            and all(tag in task.tags for tag in self.tags)
+            and (self.due_before is None or (due is not None and due <= self.due_before))
+            and (self.due_after is None or (due is not None and due >= self.due_after))
+            and (
+                text is None
+                or text in task.title.casefold()
+                or text in (task.description or "").casefold()
+            )
+        )
+
+
+class SortField(enum.Enum):
+    CREATED_AT = "created_at"
+    UPDATED_AT = "updated_at"
+    DUE_DATE = "due_date"
+    PRIORITY = "priority"
+    TITLE = "title"
+
+
+@dataclass(frozen=True, slots=True)
+class TaskSort:
+    field: SortField = SortField.CREATED_AT
+    descending: bool = True
+
+    @classmethod
+    def parse(cls, value: str) -> TaskSort:
+        descending = value.startswith("-")
+        return cls(SortField(value.removeprefix("-")), descending)
+
+    def __str__(self) -> str:
+        return ("-" if self.descending else "") + self.field.value
+
+
+SortValue = datetime | date | int | str | None
+
+
+def sort_value(task: Task, sort_field: SortField) -> SortValue:
+    """The value a task is ordered by: priority by meaning, title case-insensitively."""
+    match sort_field:
+        case SortField.CREATED_AT:
+            return task.created_at
+        case SortField.UPDATED_AT:
+            return task.updated_at
+        case SortField.DUE_DATE:
+            return task.due_date
+        case SortField.PRIORITY:
+            return task.priority.rank
+        case SortField.TITLE:
+            return task.title.lower()
+
+
+@dataclass(frozen=True, slots=True)
+class Position:
+    """Where a page ended: the last task's sort value and id (keyset pagination)."""
+
+    value: SortValue
+    id: UUID
+
+
+@dataclass(frozen=True, slots=True)
+class TaskQuery:
+    filter: TaskFilter = field(default_factory=TaskFilter)
+    sort: TaskSort = field(default_factory=TaskSort)

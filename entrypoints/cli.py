@@ -1,0 +1,101 @@
+"""`todo serve | migrate | check`: the launcher, the migrator and the pre-flight check."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import os
+import sys
+from pathlib import Path
+
+from entrypoints.logs import configure_logging
+from entrypoints.settings import Settings, SettingsError, load_settings
+
+log = logging.getLogger("todo")
+
+
+def _database_url(settings: Settings) -> str:
+    """The configured database, or an embedded one started for the lifetime of this process."""
+    if settings.database_url:
+        return settings.database_url
+    from entrypoints.embedded_db import start_embedded_postgres
+
+    url = start_embedded_postgres(Path(settings.data_dir))
+    # Workers are separate processes: they find the database through the environment.
+    os.environ["DATABASE_URL"] = url
+    return url
+
+
+def migrate(database_url: str) -> None:
+    from alembic import command
+
+    from entrypoints.readiness import alembic_config
+
+    command.upgrade(alembic_config(database_url), "head")
+
+
+def check(settings: Settings) -> int:
+    from adapters.postgres.engine import create_engine, database_target
+    from entrypoints.readiness import ReadinessProbe
+
+    if settings.todo_storage == "memory":
+        print("configuration ok; storage is in memory")
+        return 0
+
+    async def probe() -> dict[str, str]:
+        engine = create_engine(database_target(_database_url(settings)), pool_size=1, max_overflow=0)
+        try:
+            return await ReadinessProbe(engine).failures()
+        finally:
+            await engine.dispose()
+
+    failures = asyncio.run(probe())
+    for name, problem in failures.items():
+        print(f"{name}: {problem}", file=sys.stderr)
+    if not failures:
+        print("configuration ok; database reachable; schema at the latest migration")
+    return 1 if failures else 0
+
+
+def serve(settings: Settings) -> None:
+    import uvicorn
+
+    if settings.todo_storage == "postgres":
+        migrate(_database_url(settings))
+    log.info("serving", extra={"url": f"http://{settings.host}:{settings.port}"})
+    print(f"Todo API on http://{settings.host}:{settings.port}  (docs: /docs)", flush=True)
+    uvicorn.run(
+        "entrypoints.asgi:create",
+        factory=True,
+        host=settings.host,
+        port=settings.port,
+        workers=settings.web_concurrency,
+        log_config=None,
+        access_log=False,
+        proxy_headers=False,  # client IPs come from TRUSTED_PROXIES, in the app
+        server_header=False,
+    )
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="todo", description=__doc__)
+    parser.add_argument("command", choices=["serve", "migrate", "check"])
+    args = parser.parse_args(argv)
+    try:
+        settings = load_settings()
+    except SettingsError as error:
+        print(f"configuration error: {error}", file=sys.stderr)
+        return 2
+    configure_logging(settings.log_level, settings.effective_log_format)
+    if args.command == "serve":
+        serve(settings)
+    elif args.command == "migrate":
+        migrate(_database_url(settings))
+    else:
+        return check(settings)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

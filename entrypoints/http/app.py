@@ -1,0 +1,86 @@
+"""The composition root for HTTP: ``create_app(container, settings)`` builds the ASGI app."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from dishka import AsyncContainer
+from dishka.integrations.litestar import setup_dishka
+from litestar import Litestar, Router
+from litestar.openapi import OpenAPIConfig
+from litestar.openapi.plugins import SwaggerRenderPlugin
+from litestar.openapi.spec import Components, SecurityScheme
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from entrypoints.http.controllers.auth import AuthController
+from entrypoints.http.controllers.service import ServiceController
+from entrypoints.http.controllers.tasks import TasksController
+from entrypoints.http.guards import own_account
+from entrypoints.http.metrics import HttpMetrics
+from entrypoints.http.middleware import CorsMiddleware, RequestContextMiddleware
+from entrypoints.http.problems import handle_exception
+from entrypoints.readiness import ReadinessProbe
+from entrypoints.settings import Settings
+
+MAX_BODY_BYTES = 1024 * 1024
+
+API_DESCRIPTION = """\
+Accounts with JWT sessions and per-user tasks. Every route also answers under the unversioned
+prefix `/api/...`. Errors are RFC 9457 problem details (`application/problem+json`)."""
+
+
+def _pool_reading(engine: AsyncEngine) -> dict[str, int]:
+    pool: Any = engine.pool
+    return {"checked_out": pool.checkedout(), "idle": pool.checkedin(), "size": pool.size()}
+
+
+def create_app(container: AsyncContainer, settings: Settings) -> Any:
+    """Nothing is connected here: the engine is created on start-up and disposed on shutdown."""
+    metrics = HttpMetrics()
+
+    async def on_startup(app: Litestar) -> None:
+        engine = None
+        if settings.todo_storage == "postgres":
+            engine = await container.get(AsyncEngine)
+            metrics.watch_pool(lambda: _pool_reading(engine))
+        app.state.readiness = ReadinessProbe(engine)
+
+    async def on_shutdown(_: Litestar) -> None:
+        await container.close()
+
+    app = Litestar(
+        route_handlers=[
+            ServiceController,
+            Router("/api/v1", route_handlers=[AuthController, TasksController]),
+            Router(
+                "/api/v1/{user_id:str}",
+                route_handlers=[TasksController],
+                guards=[own_account],
+                include_in_schema=False,
+            ),
+        ],
+        exception_handlers={Exception: handle_exception},
+        request_max_body_size=MAX_BODY_BYTES,
+        on_startup=[on_startup],
+        on_shutdown=[on_shutdown],
+        openapi_config=OpenAPIConfig(
+            title="Todo API",
+            version="1.0.0",
+            description=API_DESCRIPTION,
+            path="/docs",
+            render_plugins=[SwaggerRenderPlugin(path="/")],
+            components=Components(
+                security_schemes={
+                    "bearer": SecurityScheme(type="http", scheme="bearer", bearer_format="JWT")
+                }
+            ),
+            security=[{"bearer": []}],
+        ),
+        logging_config=None,
+        debug=False,
+    )
+    app.state.metrics = metrics
+    setup_dishka(container, app)
+    return RequestContextMiddleware(
+        CorsMiddleware(app, settings.cors_origin_list), hsts=settings.hsts, metrics=metrics
+    )

@@ -1,0 +1,98 @@
+"""Accounts and sessions: ``/api/v1/auth``."""
+
+from __future__ import annotations
+
+from dishka.integrations.litestar import FromDishka, inject
+from litestar import Controller, get, post
+from litestar.status_codes import HTTP_201_CREATED, HTTP_204_NO_CONTENT
+
+from application.auth import (
+    GetCurrentUser,
+    LogIn,
+    LogOut,
+    LogOutEverywhere,
+    RefreshSession,
+    RegisterUser,
+)
+from application.dto import Credentials, Registration
+from entrypoints.http.body import JsonBody
+from entrypoints.http.guards import auth_rate_limit, authenticated, json_body_required
+from entrypoints.http.schemas import (
+    LoginBody,
+    LogoutBody,
+    RefreshBody,
+    RegisterBody,
+    TokenPairRead,
+    UserRead,
+)
+
+
+class AuthController(Controller):
+    path = "/auth"
+    tags = ["auth"]
+
+    @post(
+        "/register",
+        status_code=HTTP_201_CREATED,
+        dto=JsonBody[RegisterBody],
+        return_dto=None,
+        guards=[auth_rate_limit, json_body_required],
+        summary="Create an account and log in",
+    )
+    @inject
+    async def register(self, data: RegisterBody, register: FromDishka[RegisterUser]) -> TokenPairRead:
+        pair = await register(Registration(email=data.email, password=data.password, name=data.name))
+        return TokenPairRead.of(pair)
+
+    @post(
+        "/login",
+        status_code=200,
+        dto=JsonBody[LoginBody],
+        return_dto=None,
+        guards=[auth_rate_limit, json_body_required],
+        summary="Log in with email and password",
+    )
+    @inject
+    async def login(self, data: LoginBody, log_in: FromDishka[LogIn]) -> TokenPairRead:
+        return TokenPairRead.of(await log_in(Credentials(email=data.email, password=data.password)))
+
+    @post(
+        "/refresh",
+        status_code=200,
+        dto=JsonBody[RefreshBody],
+        return_dto=None,
+        guards=[json_body_required],
+        summary="Trade a refresh token for a new token pair",
+    )
+    @inject
+    async def refresh(self, data: RefreshBody, refresh: FromDishka[RefreshSession]) -> TokenPairRead:
+        return TokenPairRead.of(await refresh(data.refresh_token))
+
+    @post(
+        "/logout",
+        status_code=HTTP_204_NO_CONTENT,
+        dto=JsonBody[LogoutBody],
+        return_dto=None,
+        guards=[authenticated],
+        summary="End this session",
+    )
+    @inject
+    async def logout(self, log_out: FromDishka[LogOut], data: LogoutBody | None = None) -> None:
+        # A refresh token in the body is accepted for compatibility; the caller's own session
+        # (from the access token) is what ends, so another session's token cannot be revoked here.
+        await log_out()
+
+    @post(
+        "/logout-all",
+        status_code=HTTP_204_NO_CONTENT,
+        guards=[authenticated],
+        summary="End every session of this user",
+    )
+    @inject
+    async def logout_all(self, log_out_everywhere: FromDishka[LogOutEverywhere]) -> None:
+        await log_out_everywhere()
+
+    @get("/me", guards=[authenticated], summary="The current user")
+    @inject
+    async def me(self, current_user: FromDishka[GetCurrentUser]) -> UserRead:
+        return UserRead.of(await current_user())

@@ -1,0 +1,223 @@
+"""Tasks: ``/api/v1/tasks`` (and the user-scoped alias ``/api/v1/{user_id}/tasks``)."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Annotated, Any
+from urllib.parse import urlencode
+from uuid import UUID
+
+from dishka.integrations.litestar import FromDishka, inject
+from litestar import Controller, Request, Response, delete, get, patch, post, put
+from litestar.params import Parameter
+from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED, HTTP_204_NO_CONTENT
+
+from application.dto import Completion, TaskListing, TaskWrite
+from application.tasks import (
+    ClearCompletedTasks,
+    CompleteTask,
+    CreateTask,
+    DeleteTask,
+    GetTask,
+    ListTasks,
+    UpdateTask,
+)
+from domain.errors import FieldError, TaskNotFound, ValidationFailed
+from domain.tasks import Priority, Status, TaskFilter, TaskQuery, TaskSort
+from domain.text import check_text
+from entrypoints.http.body import JsonBody
+from entrypoints.http.guards import authenticated, json_body_required
+from entrypoints.http.schemas import (
+    TASK_READ_ONLY_FIELDS,
+    CompletionBody,
+    DeletedCount,
+    TaskCreate,
+    TaskRead,
+    TaskUpdate,
+)
+
+SORT_DOC = (
+    "created_at, updated_at, due_date, priority or title; prefix '-' for descending. "
+    "Priority sorts by meaning, title case-insensitively, tasks without a due date last."
+)
+
+
+class TaskBody(JsonBody[Any]):
+    ignored_fields = TASK_READ_ONLY_FIELDS
+
+
+def task_id_of(raw: str) -> UUID:
+    """A malformed id names no task: 404, like any unknown one."""
+    try:
+        return UUID(raw)
+    except ValueError:
+        raise TaskNotFound() from None
+
+
+def expected_version(if_match: str | None) -> int | None:
+    """``None`` writes unconditionally (no header, or ``*``); a tag that is no version never matches."""
+    if if_match is None or if_match.strip() == "*":
+        return None
+    tag = if_match.split(",", 1)[0].strip()
+    if len(tag) > 2 and tag[0] == tag[-1] == '"' and tag[1:-1].isdigit():
+        return int(tag[1:-1])
+    return -1
+
+
+def task_response(task: TaskRead, status_code: int = HTTP_200_OK, **headers: str) -> Response[TaskRead]:
+    return Response(task, status_code=status_code, headers={"ETag": f'"{task.version}"', **headers})
+
+
+def _text_filter(name: str, value: str, errors: list[FieldError]) -> str:
+    cleaned, error = check_text(name, value, min_length=0, max_length=255)
+    if error:
+        errors.append(error)
+    return cleaned
+
+
+def build_query(
+    status: Status | None,
+    completed: bool | None,
+    priority: list[Priority] | None,
+    starred: bool | None,
+    tag: list[str] | None,
+    due_before: date | None,
+    due_after: date | None,
+    q: str | None,
+    sort: str,
+) -> TaskQuery:
+    errors: list[FieldError] = []
+    done = {Status.PENDING: False, Status.COMPLETED: True}.get(status or Status.ALL)
+    if completed is not None and done is not None and completed != done:
+        errors.append(FieldError("completed", "contradicts status"))
+    done = completed if completed is not None else done
+    tags = tuple(dict.fromkeys(_text_filter("tag", t, errors).lower() for t in tag or ()))
+    text = _text_filter("q", q, errors) if q is not None else None
+    try:
+        task_sort = TaskSort.parse(sort)
+    except ValueError:
+        errors.append(FieldError("sort", "must be one of " + SORT_DOC))
+        task_sort = TaskSort()
+    if errors:
+        raise ValidationFailed(errors)
+    return TaskQuery(
+        filter=TaskFilter(
+            completed=done,
+            priorities=tuple(dict.fromkeys(priority or ())),
+            starred=starred,
+            tags=tuple(t for t in tags if t),
+            due_before=due_before,
+            due_after=due_after,
+            text=text or None,
+        ),
+        sort=task_sort,
+    )
+
+
+def next_link(request: Request[Any, Any, Any], cursor: str) -> str:
+    params = [(k, v) for k, v in request.query_params.multi_items() if k != "cursor"]
+    path = request.scope["state"].get("original_path", request.url.path)
+    return f'<{path}?{urlencode([*params, ("cursor", cursor)])}>; rel="next"'
+
+
+class TasksController(Controller):
+    path = "/tasks"
+    tags = ["tasks"]
+    guards = [authenticated]
+
+    @post("/", status_code=HTTP_201_CREATED, dto=TaskBody[TaskCreate], return_dto=None, guards=[json_body_required])
+    @inject
+    async def create_task(
+        self, request: Request[Any, Any, Any], data: TaskCreate, create: FromDishka[CreateTask]
+    ) -> Response[TaskRead]:
+        task = TaskRead.of(await create(data.changes()))
+        path = request.scope["state"].get("original_path", request.url.path).rstrip("/")
+        return task_response(task, HTTP_201_CREATED, Location=f"{path}/{task.id}")
+
+    @get("/", summary="List tasks (filtered, sorted, keyset-paginated)")
+    @inject
+    async def list_tasks(
+        self,
+        request: Request[Any, Any, Any],
+        list_tasks: FromDishka[ListTasks],
+        status: Annotated[Status | None, Parameter(description="all, pending or completed")] = None,
+        completed: bool | None = None,
+        priority: Annotated[list[Priority] | None, Parameter(description="any of")] = None,
+        starred: bool | None = None,
+        tag: Annotated[list[str] | None, Parameter(description="all of, case-insensitive")] = None,
+        due_before: Annotated[date | None, Parameter(description="inclusive")] = None,
+        due_after: Annotated[date | None, Parameter(description="inclusive")] = None,
+        q: Annotated[str | None, Parameter(description="substring of title or description")] = None,
+        sort: Annotated[str, Parameter(description=SORT_DOC)] = "-created_at",
+        limit: Annotated[int, Parameter(ge=1, le=200)] = 100,
+        cursor: Annotated[str | None, Parameter(description="from the previous page's Link")] = None,
+    ) -> Response[list[TaskRead]]:
+        query = build_query(status, completed, priority, starred, tag, due_before, due_after, q, sort)
+        page = await list_tasks(TaskListing(query=query, limit=limit, cursor=cursor))
+        headers = {"X-Total-Count": str(page.total)}
+        if page.next_cursor:
+            headers["Link"] = next_link(request, page.next_cursor)
+        return Response([TaskRead.of(t) for t in page.tasks], headers=headers)
+
+    @delete("/", status_code=HTTP_200_OK, summary="Delete the caller's completed tasks")
+    @inject
+    async def clear_completed(
+        self,
+        clear: FromDishka[ClearCompletedTasks],
+        status: Annotated[str | None, Parameter(description="must be 'completed'")] = None,
+    ) -> DeletedCount:
+        if status != Status.COMPLETED.value:
+            raise ValidationFailed([FieldError("status", "must be 'completed'")])
+        return DeletedCount(deleted=await clear())
+
+    @get("/{task_id:str}")
+    @inject
+    async def get_task(self, task_id: str, get_task: FromDishka[GetTask]) -> Response[TaskRead]:
+        return task_response(TaskRead.of(await get_task(task_id_of(task_id))))
+
+    @put("/{task_id:str}", dto=TaskBody[TaskUpdate], return_dto=None, guards=[json_body_required])
+    @inject
+    async def replace_task(
+        self,
+        task_id: str,
+        data: TaskUpdate,
+        update: FromDishka[UpdateTask],
+        if_match: Annotated[str | None, Parameter(header="If-Match")] = None,
+    ) -> Response[TaskRead]:
+        write = TaskWrite(task_id_of(task_id), data.changes(), expected_version(if_match))
+        return task_response(TaskRead.of(await update(write)))
+
+    @patch("/{task_id:str}", dto=TaskBody[TaskUpdate], return_dto=None, guards=[json_body_required])
+    @inject
+    async def update_task(
+        self,
+        task_id: str,
+        data: TaskUpdate,
+        update: FromDishka[UpdateTask],
+        if_match: Annotated[str | None, Parameter(header="If-Match")] = None,
+    ) -> Response[TaskRead]:
+        write = TaskWrite(task_id_of(task_id), data.changes(), expected_version(if_match))
+        return task_response(TaskRead.of(await update(write)))
+
+    @patch("/{task_id:str}/complete", dto=TaskBody[CompletionBody], return_dto=None)
+    @inject
+    async def complete_task(
+        self,
+        task_id: str,
+        complete: FromDishka[CompleteTask],
+        data: CompletionBody | None = None,
+        if_match: Annotated[str | None, Parameter(header="If-Match")] = None,
+    ) -> Response[TaskRead]:
+        completed = data.completed if data is not None and isinstance(data.completed, bool) else None
+        completion = Completion(task_id_of(task_id), completed, expected_version(if_match))
+        return task_response(TaskRead.of(await complete(completion)))
+
+    @delete("/{task_id:str}", status_code=HTTP_204_NO_CONTENT)
+    @inject
+    async def delete_task(
+        self,
+        task_id: str,
+        delete_task: FromDishka[DeleteTask],
+        if_match: Annotated[str | None, Parameter(header="If-Match")] = None,
+    ) -> None:
+        await delete_task(task_id_of(task_id), expected_version(if_match))

@@ -1,0 +1,172 @@
+"""ASGI middleware around the Litestar app: request ids, the /api alias, security headers, CORS,
+access logs and metrics. They sit outside the framework so that every response, including
+preflights and errors raised by routing, gets the same treatment."""
+
+from __future__ import annotations
+
+import logging
+import re
+import time
+import uuid
+from collections.abc import Iterable
+from typing import Any
+
+import structlog
+
+from entrypoints.http.metrics import HttpMetrics
+
+Scope = dict[str, Any]
+ASGIApp = Any
+
+REQUEST_ID_HEADER = "x-request-id"
+_VALID_REQUEST_ID = re.compile(r"[A-Za-z0-9._-]{1,128}")
+_API_PREFIX = "/api/"
+_CANONICAL_PREFIX = "/api/v1"
+
+access_log = logging.getLogger("todo.access")
+
+BASE_SECURITY_HEADERS: tuple[tuple[bytes, bytes], ...] = (
+    (b"x-content-type-options", b"nosniff"),
+    (b"x-frame-options", b"DENY"),
+    (b"referrer-policy", b"no-referrer"),
+)
+STRICT_CSP = b"default-src 'none'; frame-ancestors 'none'"
+# The interactive docs page loads its script and styles from a CDN and runs inline code.
+DOCS_CSP = (
+    b"default-src 'none'; script-src 'self' 'unsafe-inline' https://cdn.jsdelivr.net; "
+    b"style-src 'self' 'unsafe-inline' https://cdn.jsdelivr.net https://fonts.googleapis.com; "
+    b"font-src https://fonts.gstatic.com https://cdn.jsdelivr.net; img-src 'self' data: https:; "
+    b"connect-src 'self'; frame-ancestors 'none'"
+)
+HSTS = (b"strict-transport-security", b"max-age=63072000; includeSubDomains")
+
+
+def canonical_path(path: str) -> str:
+    """``/api/...`` is the unversioned alias of ``/api/v1/...``."""
+    if path.startswith(_API_PREFIX) and not (
+        path == _CANONICAL_PREFIX or path.startswith(_CANONICAL_PREFIX + "/")
+    ):
+        return _CANONICAL_PREFIX + path[len("/api") :]
+    return path
+
+
+def _header(scope: Scope, name: bytes) -> str | None:
+    for key, value in scope.get("headers", ()):
+        if key == name:
+            return str(value.decode("latin-1"))
+    return None
+
+
+class RequestContextMiddleware:
+    """Outermost layer: one request id per request, security headers on every response."""
+
+    def __init__(self, app: ASGIApp, *, hsts: bool, metrics: HttpMetrics | None) -> None:
+        self.app = app
+        self.hsts = hsts
+        self.metrics = metrics
+
+    async def __call__(self, scope: Scope, receive: Any, send: Any) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        incoming = _header(scope, REQUEST_ID_HEADER.encode())
+        request_id = (
+            incoming if incoming and _VALID_REQUEST_ID.fullmatch(incoming) else uuid.uuid4().hex
+        )
+        original_path = scope["path"]
+        path = canonical_path(original_path)
+        scope = {**scope, "path": path, "raw_path": path.encode()}
+        scope.setdefault("state", {})
+        scope["state"] = {**scope["state"], "request_id": request_id, "original_path": original_path}
+        extra_headers = self._headers(original_path, request_id)
+        status = 500
+        started = time.perf_counter()
+
+        async def send_with_headers(message: dict[str, Any]) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+                names = {name.lower() for name, _ in extra_headers}
+                headers = [(k, v) for k, v in message.get("headers", ()) if k.lower() not in names]
+                message = {**message, "headers": [*headers, *extra_headers]}
+            await send(message)
+
+        structlog.contextvars.bind_contextvars(request_id=request_id)
+        try:
+            await self.app(scope, receive, send_with_headers)
+        finally:
+            elapsed = time.perf_counter() - started
+            template = scope.get("path_template") or "unmatched"
+            if self.metrics is not None:
+                self.metrics.observe(scope["method"], template, status, elapsed)
+            access_log.info(
+                "request",
+                extra={
+                    "method": scope["method"],
+                    "path": original_path,
+                    "status": status,
+                    "duration_ms": round(elapsed * 1000, 2),
+                },
+            )
+            structlog.contextvars.unbind_contextvars("request_id")
+
+    def _headers(self, path: str, request_id: str) -> list[tuple[bytes, bytes]]:
+        headers = [
+            *BASE_SECURITY_HEADERS,
+            (b"content-security-policy", DOCS_CSP if path.startswith("/docs") else STRICT_CSP),
+            (b"x-request-id", request_id.encode()),
+        ]
+        if path == "/api" or path.startswith(_API_PREFIX):
+            headers.append((b"cache-control", b"no-store"))
+        if self.hsts:
+            headers.append(HSTS)
+        return headers
+
+
+class CorsMiddleware:
+    """CORS for a fixed list of origins: echoed exactly, never ``*``, no credentials."""
+
+    ALLOW_METHODS = b"GET, POST, PUT, PATCH, DELETE"
+    ALLOW_HEADERS = b"Authorization, Content-Type, If-Match, X-Request-ID"
+    EXPOSE_HEADERS = b"X-Request-ID, ETag, Location, Link, X-Total-Count, Retry-After"
+    MAX_AGE = b"600"
+
+    def __init__(self, app: ASGIApp, origins: Iterable[str]) -> None:
+        self.app = app
+        self.origins = frozenset(origins)
+
+    async def __call__(self, scope: Scope, receive: Any, send: Any) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        origin = _header(scope, b"origin")
+        allowed = origin is not None and origin in self.origins
+        if scope["method"] == "OPTIONS" and origin and _header(scope, b"access-control-request-method"):
+            await self._preflight(send, origin if allowed else None)
+            return
+
+        async def send_with_cors(message: dict[str, Any]) -> None:
+            if message["type"] == "http.response.start":
+                headers = list(message.get("headers", ()))
+                headers.append((b"vary", b"Origin"))
+                if allowed and origin:
+                    headers += [
+                        (b"access-control-allow-origin", origin.encode()),
+                        (b"access-control-expose-headers", self.EXPOSE_HEADERS),
+                    ]
+                message = {**message, "headers": headers}
+            await send(message)
+
+        await self.app(scope, receive, send_with_cors)
+
+    async def _preflight(self, send: Any, origin: str | None) -> None:
+        headers = [(b"vary", b"Origin"), (b"content-length", b"0")]
+        if origin:
+            headers += [
+                (b"access-control-allow-origin", origin.encode()),
+                (b"access-control-allow-methods", self.ALLOW_METHODS),
+                (b"access-control-allow-headers", self.ALLOW_HEADERS),
+                (b"access-control-max-age", self.MAX_AGE),
+            ]
+        await send({"type": "http.response.start", "status": 204, "headers": headers})
+        await send({"type": "http.response.body", "body": b""})

@@ -1,0 +1,184 @@
+"""RFC 9457 problem details: the one table from errors to HTTP answers."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from typing import Any
+
+import msgspec
+from litestar import MediaType, Request, Response
+from litestar.exceptions import (
+    HTTPException,
+    MethodNotAllowedException,
+    NotFoundException,
+    ValidationException,
+)
+from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR
+
+from domain.errors import (
+    EmailTaken,
+    FieldError,
+    InvalidCredentials,
+    InvalidToken,
+    NotFound,
+    NotYourAccount,
+    TooManyAttempts,
+    ValidationFailed,
+    VersionMismatch,
+)
+
+PROBLEM_MEDIA_TYPE = "application/problem+json"
+TYPE_BASE = "https://todo.dev/problems/"
+log = logging.getLogger("todo.errors")
+
+
+class ProblemError(msgspec.Struct):
+    field: str
+    message: str
+
+
+class Problem(msgspec.Struct, omit_defaults=True):
+    """An RFC 9457 problem document."""
+
+    type: str
+    title: str
+    status: int
+    detail: str
+    instance: str
+    request_id: str
+    errors: list[ProblemError] | None = None
+    checks: dict[str, str] | None = None
+
+
+@dataclass(slots=True)
+class HttpProblem(Exception):
+    """An error the HTTP layer raises itself (bad body, wrong media type, …)."""
+
+    status: int
+    slug: str
+    title: str
+    detail: str
+    errors: list[FieldError] = field(default_factory=list)
+    headers: dict[str, str] = field(default_factory=dict)
+    checks: dict[str, str] | None = None
+
+
+def malformed_body(detail: str) -> HttpProblem:
+    return HttpProblem(400, "malformed-body", "Malformed request body", detail)
+
+
+def unsupported_media_type(detail: str) -> HttpProblem:
+    return HttpProblem(415, "unsupported-media-type", "Unsupported media type", detail)
+
+
+def validation_problem(errors: list[FieldError]) -> HttpProblem:
+    detail = "; ".join(f"{e.field} {e.message}" if e.field else e.message for e in errors)
+    return HttpProblem(422, "validation", "Request validation failed", detail, errors)
+
+
+def _bearer_challenge(error: InvalidToken) -> dict[str, str]:
+    return {"WWW-Authenticate": 'Bearer error="invalid_token"' if error.token_sent else "Bearer"}
+
+
+def to_problem(exc: Exception) -> HttpProblem:
+    """Translate any exception into the problem it shows the client."""
+    match exc:
+        case HttpProblem():
+            return exc
+        case ValidationFailed():
+            return validation_problem(exc.errors)
+        case NotFound():
+            return HttpProblem(404, "not-found", "Resource not found", "The resource does not exist.")
+        case VersionMismatch():
+            return HttpProblem(
+                412,
+                "precondition-failed",
+                "Precondition failed",
+                "If-Match does not match the current version of the task.",
+            )
+        case EmailTaken():
+            return HttpProblem(409, "email-taken", "Email already registered", "That email is taken.")
+        case InvalidCredentials():
+            return HttpProblem(
+                401,
+                "invalid-credentials",
+                "Invalid credentials",
+                "The email or password is wrong.",
+                headers={"WWW-Authenticate": "Bearer"},
+            )
+        case InvalidToken():
+            return HttpProblem(
+                401,
+                "unauthorized",
+                "Unauthorized",
+                "A valid access token is required." if not exc.token_sent else "The token is invalid.",
+                headers=_bearer_challenge(exc),
+            )
+        case NotYourAccount():
+            return HttpProblem(403, "forbidden", "Forbidden", "That account is not yours.")
+        case TooManyAttempts():
+            return HttpProblem(
+                429,
+                "rate-limited",
+                "Too many requests",
+                f"Try again in {exc.retry_after} seconds.",
+                headers={"Retry-After": str(exc.retry_after)},
+            )
+        case MethodNotAllowedException():
+            return HttpProblem(
+                405,
+                "method-not-allowed",
+                "Method not allowed",
+                "The resource does not support this method.",
+                headers={"Allow": (exc.headers or {}).get("allow", "")},
+            )
+        case NotFoundException():
+            return HttpProblem(404, "not-found", "Resource not found", "The resource does not exist.")
+        case ValidationException():
+            return validation_problem(_litestar_field_errors(exc))
+        case HTTPException() if exc.status_code < 500:
+            slug = {413: "body-too-large", 400: "bad-request"}.get(exc.status_code, "client-error")
+            title = {413: "Request body too large"}.get(exc.status_code, "Bad request")
+            detail = exc.detail if exc.status_code != 413 else "Bodies are limited to 1 MiB."
+            return HttpProblem(exc.status_code, slug, title, str(detail))
+    return HttpProblem(
+        HTTP_500_INTERNAL_SERVER_ERROR,
+        "internal",
+        "Internal server error",
+        "Something went wrong on our side; quote the request_id when reporting it.",
+    )
+
+
+def _litestar_field_errors(exc: ValidationException) -> list[FieldError]:
+    extra = exc.extra if isinstance(exc.extra, list) else []
+    errors = [
+        FieldError(str(item.get("key", "")), str(item.get("message", "is invalid")))
+        for item in extra
+        if isinstance(item, dict)
+    ]
+    return errors or [FieldError("", str(exc.detail))]
+
+
+def problem_response(request: Request[Any, Any, Any], problem: HttpProblem) -> Response[Problem]:
+    state = request.scope.get("state", {})
+    body = Problem(
+        type=TYPE_BASE + problem.slug,
+        title=problem.title,
+        status=problem.status,
+        detail=problem.detail,
+        instance=state.get("original_path", request.url.path),
+        request_id=state.get("request_id", ""),
+        errors=[ProblemError(e.field, e.message) for e in problem.errors] or None,
+        checks=problem.checks,
+    )
+    return Response(
+        body, status_code=problem.status, media_type=PROBLEM_MEDIA_TYPE, headers=problem.headers
+    )
+
+
+def handle_exception(request: Request[Any, Any, Any], exc: Exception) -> Response[Problem]:
+    problem = to_problem(exc)
+    if problem.status >= 500:
+        log.error("unhandled error", exc_info=exc)
+    return problem_response(request, problem)

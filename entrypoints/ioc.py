@@ -1,0 +1,183 @@
+"""The composition root's wiring: dishka providers for every port and use case."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from datetime import timedelta
+
+from dishka import AnyOf, AsyncContainer, Provider, Scope, from_context, make_async_container, provide
+from limits.aio.storage import Storage
+from litestar import Request
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+
+from adapters.memory.repositories import (
+    MemorySessionRepository,
+    MemoryTaskRepository,
+    MemoryUserRepository,
+)
+from adapters.memory.store import MemoryStore
+from adapters.memory.unit_of_work import MemoryUnitOfWork
+from adapters.postgres.engine import create_engine, database_target
+from adapters.postgres.repositories import (
+    PostgresSessionRepository,
+    PostgresTaskRepository,
+    PostgresUserRepository,
+)
+from adapters.postgres.unit_of_work import PostgresUnitOfWork
+from adapters.rate_limits import RateLimiter, limits_storage
+from adapters.security.argon2_hasher import Argon2PasswordHasher
+from adapters.security.common_passwords import CommonPasswords
+from adapters.security.jwt_tokens import JwtAccessTokens
+from adapters.system import SystemClock, UuidV7Generator
+from application import auth, tasks
+from application.ports import (
+    AttemptLimiter,
+    Clock,
+    IdentityProvider,
+    IdGenerator,
+    PasswordBlocklist,
+    PasswordHasher,
+    SessionRepository,
+    TaskRepository,
+    TokenIssuer,
+    TokenVerifier,
+    UnitOfWork,
+    UserRepository,
+)
+from entrypoints.http.identity import BearerIdentity
+from entrypoints.settings import Settings
+
+
+class AuthRequestLimiter(RateLimiter):
+    """Requests per client IP on register and login."""
+
+
+class LoginFailureLimiter(RateLimiter):
+    """Failed logins per email."""
+
+
+class CoreProvider(Provider):
+    """Process-wide services that hold no database state."""
+
+    settings = from_context(provides=Settings, scope=Scope.APP)
+
+    @provide(scope=Scope.APP)
+    def clock(self) -> Clock:
+        return SystemClock()
+
+    @provide(scope=Scope.APP)
+    def ids(self) -> IdGenerator:
+        return UuidV7Generator()
+
+    @provide(scope=Scope.APP)
+    def hasher(self) -> PasswordHasher:
+        return Argon2PasswordHasher()
+
+    @provide(scope=Scope.APP)
+    def blocklist(self) -> PasswordBlocklist:
+        return CommonPasswords.bundled()
+
+    @provide(scope=Scope.APP)
+    def tokens(self, settings: Settings) -> AnyOf[TokenIssuer, TokenVerifier]:
+        return JwtAccessTokens(
+            settings.signing_secret(),
+            issuer=settings.jwt_issuer,
+            audience=settings.jwt_audience,
+            lifetime_seconds=settings.access_token_seconds,
+        )
+
+    @provide(scope=Scope.APP)
+    def session_policy(self, settings: Settings) -> auth.SessionPolicy:
+        return auth.SessionPolicy(refresh_lifetime=timedelta(seconds=settings.refresh_token_seconds))
+
+    @provide(scope=Scope.APP)
+    def limits_store(self, settings: Settings) -> Storage:
+        return limits_storage(settings.redis_url)
+
+    @provide(scope=Scope.APP)
+    def auth_request_limiter(self, store: Storage, settings: Settings) -> AuthRequestLimiter:
+        return AuthRequestLimiter(store, settings.auth_rate_limit, "auth-ip")
+
+    @provide(scope=Scope.APP)
+    def login_failure_limiter(self, store: Storage, settings: Settings) -> AttemptLimiter:
+        return LoginFailureLimiter(store, settings.login_failure_limit, "login-failures")
+
+
+class PostgresProvider(Provider):
+    @provide(scope=Scope.APP)
+    async def engine(self, settings: Settings) -> AsyncIterator[AsyncEngine]:
+        if not settings.database_url:
+            raise RuntimeError("DATABASE_URL is not set")
+        engine = create_engine(
+            database_target(settings.database_url),
+            pool_size=settings.database_pool_size,
+            max_overflow=settings.database_max_overflow,
+        )
+        yield engine
+        await engine.dispose()
+
+    @provide(scope=Scope.REQUEST)
+    async def connection(self, engine: AsyncEngine) -> AsyncIterator[AsyncConnection]:
+        # Leaving the block rolls back whatever a use case did not commit.
+        async with engine.connect() as connection:
+            yield connection
+
+    uow = provide(PostgresUnitOfWork, scope=Scope.REQUEST, provides=UnitOfWork)
+    users = provide(PostgresUserRepository, scope=Scope.REQUEST, provides=UserRepository)
+    sessions = provide(PostgresSessionRepository, scope=Scope.REQUEST, provides=SessionRepository)
+    tasks = provide(PostgresTaskRepository, scope=Scope.REQUEST, provides=TaskRepository)
+
+
+class MemoryProvider(Provider):
+    @provide(scope=Scope.APP)
+    def store(self) -> MemoryStore:
+        return MemoryStore()
+
+    uow = provide(MemoryUnitOfWork, scope=Scope.REQUEST, provides=UnitOfWork)
+    users = provide(MemoryUserRepository, scope=Scope.REQUEST, provides=UserRepository)
+    sessions = provide(MemorySessionRepository, scope=Scope.REQUEST, provides=SessionRepository)
+    tasks = provide(MemoryTaskRepository, scope=Scope.REQUEST, provides=TaskRepository)
+
+
+class UseCaseProvider(Provider):
+    scope = Scope.REQUEST
+
+    session_starter = provide(auth.SessionStarter)
+    register = provide(auth.RegisterUser)
+    log_in = provide(auth.LogIn)
+    refresh = provide(auth.RefreshSession)
+    log_out = provide(auth.LogOut)
+    log_out_everywhere = provide(auth.LogOutEverywhere)
+    current_user = provide(auth.GetCurrentUser)
+    create_task = provide(tasks.CreateTask)
+    get_task = provide(tasks.GetTask)
+    list_tasks = provide(tasks.ListTasks)
+    update_task = provide(tasks.UpdateTask)
+    complete_task = provide(tasks.CompleteTask)
+    delete_task = provide(tasks.DeleteTask)
+    clear_completed = provide(tasks.ClearCompletedTasks)
+
+
+class HttpProvider(Provider):
+    request = from_context(provides=Request, scope=Scope.REQUEST)
+
+    @provide(scope=Scope.REQUEST)
+    def identity(
+        self,
+        request: Request,  # type: ignore[type-arg]
+        verifier: TokenVerifier,
+        sessions: SessionRepository,
+        clock: Clock,
+    ) -> IdentityProvider:
+        return BearerIdentity(request.headers.get("authorization"), verifier, sessions, clock)
+
+
+def make_container(settings: Settings) -> AsyncContainer:
+    storage = MemoryProvider() if settings.todo_storage == "memory" else PostgresProvider()
+    return make_async_container(
+        CoreProvider(),
+        storage,
+        UseCaseProvider(),
+        HttpProvider(),
+        context={Settings: settings},
+    )

@@ -1,0 +1,48 @@
+"""Is the service ready? The database answers and its schema is at the newest migration."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+import sqlalchemy as sa
+from alembic.config import Config
+from alembic.script import ScriptDirectory
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from entrypoints.settings import PROJECT_ROOT
+
+PROBE_TIMEOUT_SECONDS = 3.0
+
+
+def alembic_config(database_url: str | None = None) -> Config:
+    config = Config(str(PROJECT_ROOT / "alembic.ini"))
+    config.set_main_option("script_location", str(Path(PROJECT_ROOT / "migrations")))
+    if database_url:
+        config.attributes["database_url"] = database_url
+    return config
+
+
+def head_revision() -> str | None:
+    return ScriptDirectory.from_config(alembic_config()).get_current_head()
+
+
+class ReadinessProbe:
+    def __init__(self, engine: AsyncEngine | None) -> None:
+        self._engine = engine
+        self._head = head_revision()
+
+    async def failures(self) -> dict[str, str]:
+        """What is not ready, by check name; empty when all is well."""
+        if self._engine is None:
+            return {}
+        try:
+            async with asyncio.timeout(PROBE_TIMEOUT_SECONDS), self._engine.connect() as connection:
+                current = await connection.scalar(sa.text("SELECT version_num FROM alembic_version"))
+        except Exception as error:  # any failure here means "not ready", never a crash
+            if "alembic_version" in str(error):
+                return {"schema": "no migrations applied"}
+            return {"database": f"unreachable ({type(error).__name__})"}
+        if current != self._head:
+            return {"schema": f"at {current}, expected {self._head}"}
+        return {}

@@ -1,0 +1,155 @@
+"""Typed settings from the environment and an optional ``.env`` file (the environment wins)."""
+
+from __future__ import annotations
+
+import ipaddress
+import logging
+import os
+import secrets
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Literal
+
+import msgspec
+from dotenv import dotenv_values
+
+log = logging.getLogger(__name__)
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+MIN_SECRET_BYTES = 32
+# Values people paste from examples; a production server refuses to sign with them.
+PLACEHOLDER_SECRETS = frozenset(
+    {
+        "change-me",
+        "changeme",
+        "secret",
+        "your-secret-here",
+        "replace-me-with-at-least-32-random-bytes",
+        "dev-secret-change-me-dev-secret-change-me",
+    }
+)
+
+IpNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
+
+
+class Settings(msgspec.Struct, kw_only=True, frozen=True):
+    app_env: Literal["development", "test", "production"] = "development"
+    database_url: str | None = None
+    better_auth_secret: str | None = None
+    jwt_expiration_hours: float = 0.25
+    refresh_token_expiration_days: float = 14
+    jwt_issuer: str = "todo-api"
+    jwt_audience: str = "todo-api"
+    login_failure_limit: str = "5/15 minutes"
+    auth_rate_limit: str = "20/minute"
+    cors_origins: str = "http://localhost:3000,http://localhost:5173"
+    redis_url: str | None = None
+    log_level: str = "INFO"
+    log_format: Literal["json", "console"] | None = None
+    trusted_proxies: str = ""
+    hsts: bool = False
+    host: str = "127.0.0.1"
+    port: int = 8000
+    web_concurrency: int = 1
+    database_pool_size: int = 10
+    database_max_overflow: int = 10
+    todo_storage: Literal["postgres", "memory"] = "postgres"
+    data_dir: str = str(PROJECT_ROOT / ".data")
+
+    @property
+    def production(self) -> bool:
+        return self.app_env == "production"
+
+    @property
+    def cors_origin_list(self) -> tuple[str, ...]:
+        return tuple(o.strip().rstrip("/") for o in self.cors_origins.split(",") if o.strip())
+
+    @property
+    def trusted_proxy_networks(self) -> tuple[IpNetwork, ...]:
+        return tuple(
+            ipaddress.ip_network(p.strip(), strict=False)
+            for p in self.trusted_proxies.split(",")
+            if p.strip()
+        )
+
+    @property
+    def access_token_seconds(self) -> int:
+        return max(1, round(self.jwt_expiration_hours * 3600))
+
+    @property
+    def refresh_token_seconds(self) -> int:
+        return max(1, round(self.refresh_token_expiration_days * 86400))
+
+    @property
+    def effective_log_format(self) -> str:
+        return self.log_format or ("console" if self.app_env == "development" else "json")
+
+    def signing_secret(self) -> bytes:
+        """The JWT key: required and checked in production, else generated once per data folder."""
+        if self.better_auth_secret:
+            return self.better_auth_secret.encode()
+        if self.app_env == "test":
+            return secrets.token_bytes(32)
+        path = Path(self.data_dir) / "auth-secret"
+        if not path.exists():
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(secrets.token_urlsafe(48))
+            path.chmod(0o600)
+        log.warning("BETTER_AUTH_SECRET is not set; using a generated development secret")
+        return path.read_text().strip().encode()
+
+
+class SettingsError(ValueError):
+    pass
+
+
+_ALIASES = {"NEON_DB_URL": "database_url", "TODO_DATA_DIR": "data_dir"}
+
+
+def load_settings(
+    environ: Mapping[str, str] | None = None, env_file: Path | None = None
+) -> Settings:
+    env_file = env_file or Path.cwd() / ".env"
+    merged: dict[str, str] = {
+        k: v for k, v in dotenv_values(env_file).items() if v is not None
+    } if env_file.is_file() else {}
+    merged.update(os.environ if environ is None else environ)
+    fields = {f.name for f in msgspec.structs.fields(Settings)}
+    values: dict[str, str] = {}
+    for alias, name in _ALIASES.items():
+        if merged.get(alias):
+            values[name] = merged[alias]
+    for key, value in merged.items():
+        name = key.lower()
+        if name in fields and value != "":
+            values[name] = value
+    try:
+        settings = msgspec.convert(values, Settings, strict=False)
+    except msgspec.ValidationError as error:
+        raise SettingsError(f"invalid configuration: {error}") from error
+    check_settings(settings)
+    return settings
+
+
+def check_settings(settings: Settings) -> None:
+    if settings.production:
+        secret = settings.better_auth_secret
+        if not secret:
+            raise SettingsError("BETTER_AUTH_SECRET is required when APP_ENV=production")
+        if len(secret.encode()) < MIN_SECRET_BYTES:
+            raise SettingsError(f"BETTER_AUTH_SECRET must be at least {MIN_SECRET_BYTES} bytes")
+        if secret.strip().lower() in PLACEHOLDER_SECRETS:
+            raise SettingsError("BETTER_AUTH_SECRET is a placeholder; generate a random one")
+    elif settings.better_auth_secret and len(settings.better_auth_secret.encode()) < MIN_SECRET_BYTES:
+        raise SettingsError(f"BETTER_AUTH_SECRET must be at least {MIN_SECRET_BYTES} bytes")
+    try:
+        settings.trusted_proxy_networks  # noqa: B018 - parse now, fail at start-up
+    except ValueError as error:
+        raise SettingsError(f"TRUSTED_PROXIES: {error}") from error
+    from limits import parse
+
+    for name in ("login_failure_limit", "auth_rate_limit"):
+        try:
+            parse(getattr(settings, name))
+        except ValueError as error:
+            raise SettingsError(f"{name.upper()}: {error}") from error
