@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dishka.integrations.litestar import FromDishka, inject
 from litestar import Controller, get, post
+from litestar.params import JSONBody
 from litestar.status_codes import HTTP_201_CREATED, HTTP_204_NO_CONTENT
 
 from application.auth import (
@@ -40,7 +41,7 @@ class AuthController(Controller):
         summary="Create an account and log in",
     )
     @inject
-    async def register(self, data: RegisterBody, register: FromDishka[RegisterUser]) -> TokenPairRead:
+    async def register(self, data: JSONBody[RegisterBody], register: FromDishka[RegisterUser]) -> TokenPairRead:
         pair = await register(Registration(email=data.email, password=data.password, name=data.name))
         return TokenPairRead.of(pair)
 
@@ -53,7 +54,7 @@ class AuthController(Controller):
         summary="Log in with email and password",
     )
     @inject
-    async def login(self, data: LoginBody, log_in: FromDishka[LogIn]) -> TokenPairRead:
+    async def login(self, data: JSONBody[LoginBody], log_in: FromDishka[LogIn]) -> TokenPairRead:
         return TokenPairRead.of(await log_in(Credentials(email=data.email, password=data.password)))
 
     @post(
@@ -65,7 +66,7 @@ class AuthController(Controller):
         summary="Trade a refresh token for a new token pair",
     )
     @inject
-    async def refresh(self, data: RefreshBody, refresh: FromDishka[RefreshSession]) -> TokenPairRead:
+    async def refresh(self, data: JSONBody[RefreshBody], refresh: FromDishka[RefreshSession]) -> TokenPairRead:
         return TokenPairRead.of(await refresh(data.refresh_token))
 
     @post(
@@ -77,7 +78,7 @@ class AuthController(Controller):
         summary="End this session",
     )
     @inject
-    async def logout(self, log_out: FromDishka[LogOut], data: LogoutBody | None = None) -> None:
+    async def logout(self, log_out: FromDishka[LogOut], data: JSONBody[LogoutBody | None] = None) -> None:
         # A refresh token in the body is accepted for compatibility; the caller's own session
         # (from the access token) is what ends, so another session's token cannot be revoked here.
         await log_out()

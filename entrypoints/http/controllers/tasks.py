@@ -9,7 +9,7 @@ from uuid import UUID
 
 from dishka.integrations.litestar import FromDishka, inject
 from litestar import Controller, Request, Response, delete, get, patch, post, put
-from litestar.params import Parameter
+from litestar.params import FromPath, FromQuery, HeaderParameter, JSONBody, QueryParameter
 from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED, HTTP_204_NO_CONTENT
 
 from application.dto import Completion, TaskListing, TaskWrite
@@ -128,7 +128,7 @@ class TasksController(Controller):
     @post("/", status_code=HTTP_201_CREATED, dto=TaskBody[TaskCreate], return_dto=None, guards=[json_body_required])
     @inject
     async def create_task(
-        self, request: Request[Any, Any, Any], data: TaskCreate, create: FromDishka[CreateTask]
+        self, request: Request[Any, Any, Any], data: JSONBody[TaskCreate], create: FromDishka[CreateTask]
     ) -> Response[TaskRead]:
         task = TaskRead.of(await create(data.changes()))
         path = request.scope["state"].get("original_path", request.url.path).rstrip("/")
@@ -140,17 +140,17 @@ class TasksController(Controller):
         self,
         request: Request[Any, Any, Any],
         list_tasks: FromDishka[ListTasks],
-        status: Annotated[Status | None, Parameter(description="all, pending or completed")] = None,
-        completed: bool | None = None,
-        priority: Annotated[list[Priority] | None, Parameter(description="any of")] = None,
-        starred: bool | None = None,
-        tag: Annotated[list[str] | None, Parameter(description="all of, case-insensitive")] = None,
-        due_before: Annotated[date | None, Parameter(description="inclusive")] = None,
-        due_after: Annotated[date | None, Parameter(description="inclusive")] = None,
-        q: Annotated[str | None, Parameter(description="substring of title or description")] = None,
-        sort: Annotated[str, Parameter(description=SORT_DOC)] = "-created_at",
-        limit: Annotated[int, Parameter(ge=1, le=200)] = 100,
-        cursor: Annotated[str | None, Parameter(description="from the previous page's Link")] = None,
+        status: Annotated[Status | None, QueryParameter(description="all, pending or completed")] = None,
+        completed: FromQuery[bool | None] = None,
+        priority: Annotated[list[Priority] | None, QueryParameter(description="any of")] = None,
+        starred: FromQuery[bool | None] = None,
+        tag: Annotated[list[str] | None, QueryParameter(description="all of, case-insensitive")] = None,
+        due_before: Annotated[date | None, QueryParameter(description="inclusive")] = None,
+        due_after: Annotated[date | None, QueryParameter(description="inclusive")] = None,
+        q: Annotated[str | None, QueryParameter(description="substring of title or description")] = None,
+        sort: Annotated[str, QueryParameter(description=SORT_DOC)] = "-created_at",
+        limit: Annotated[int, QueryParameter(ge=1, le=200)] = 100,
+        cursor: Annotated[str | None, QueryParameter(description="from the previous page's Link")] = None,
     ) -> Response[list[TaskRead]]:
         query = build_query(status, completed, priority, starred, tag, due_before, due_after, q, sort)
         page = await list_tasks(TaskListing(query=query, limit=limit, cursor=cursor))
@@ -164,7 +164,7 @@ class TasksController(Controller):
     async def clear_completed(
         self,
         clear: FromDishka[ClearCompletedTasks],
-        status: Annotated[str | None, Parameter(description="must be 'completed'")] = None,
+        status: Annotated[str | None, QueryParameter(description="must be 'completed'")] = None,
     ) -> DeletedCount:
         if status != Status.COMPLETED.value:
             raise ValidationFailed([FieldError("status", "must be 'completed'")])
@@ -172,17 +172,17 @@ class TasksController(Controller):
 
     @get("/{task_id:str}")
     @inject
-    async def get_task(self, task_id: str, get_task: FromDishka[GetTask]) -> Response[TaskRead]:
+    async def get_task(self, task_id: FromPath[str], get_task: FromDishka[GetTask]) -> Response[TaskRead]:
         return task_response(TaskRead.of(await get_task(task_id_of(task_id))))
 
     @put("/{task_id:str}", dto=TaskBody[TaskUpdate], return_dto=None, guards=[json_body_required])
     @inject
     async def replace_task(
         self,
-        task_id: str,
-        data: TaskUpdate,
+        task_id: FromPath[str],
+        data: JSONBody[TaskUpdate],
         update: FromDishka[UpdateTask],
-        if_match: Annotated[str | None, Parameter(header="If-Match")] = None,
+        if_match: Annotated[str | None, HeaderParameter(name="If-Match")] = None,
     ) -> Response[TaskRead]:
         write = TaskWrite(task_id_of(task_id), data.changes(), expected_version(if_match))
         return task_response(TaskRead.of(await update(write)))
@@ -191,10 +191,10 @@ class TasksController(Controller):
     @inject
     async def update_task(
         self,
-        task_id: str,
-        data: TaskUpdate,
+        task_id: FromPath[str],
+        data: JSONBody[TaskUpdate],
         update: FromDishka[UpdateTask],
-        if_match: Annotated[str | None, Parameter(header="If-Match")] = None,
+        if_match: Annotated[str | None, HeaderParameter(name="If-Match")] = None,
     ) -> Response[TaskRead]:
         write = TaskWrite(task_id_of(task_id), data.changes(), expected_version(if_match))
         return task_response(TaskRead.of(await update(write)))
@@ -203,10 +203,10 @@ class TasksController(Controller):
     @inject
     async def complete_task(
         self,
-        task_id: str,
+        task_id: FromPath[str],
         complete: FromDishka[CompleteTask],
-        data: CompletionBody | None = None,
-        if_match: Annotated[str | None, Parameter(header="If-Match")] = None,
+        data: JSONBody[CompletionBody | None] = None,
+        if_match: Annotated[str | None, HeaderParameter(name="If-Match")] = None,
     ) -> Response[TaskRead]:
         completed = data.completed if data is not None and isinstance(data.completed, bool) else None
         completion = Completion(task_id_of(task_id), completed, expected_version(if_match))
@@ -216,8 +216,8 @@ class TasksController(Controller):
     @inject
     async def delete_task(
         self,
-        task_id: str,
+        task_id: FromPath[str],
         delete_task: FromDishka[DeleteTask],
-        if_match: Annotated[str | None, Parameter(header="If-Match")] = None,
+        if_match: Annotated[str | None, HeaderParameter(name="If-Match")] = None,
     ) -> None:
         await delete_task(task_id_of(task_id), expected_version(if_match))

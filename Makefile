@@ -1,0 +1,60 @@
+# The front door. A fresh machine needs only `make run` and `make test`.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+UV := $(or $(shell command -v uv 2>/dev/null),$(HOME)/.local/bin/uv)
+RUN := $(UV) run --frozen
+PYTEST_ARGS ?=
+
+.PHONY: help install run migrate check test test-slow test-all lint fmt typecheck openapi bench passwords clean
+
+help:  ## list the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-10s %s\n", $$1, $$2}'
+
+$(UV):
+	@echo "uv not found; installing it with pip"
+	python3 -m pip install --user --quiet uv || python3 -m pip install --user --quiet --break-system-packages uv
+
+install: $(UV)  ## install the locked dependencies into .venv
+	@$(UV) sync --frozen --quiet
+
+run: install  ## serve the API (embedded PostgreSQL unless DATABASE_URL is set)
+	@$(RUN) todo serve
+
+migrate: install  ## apply database migrations
+	$(RUN) todo migrate
+
+check: install  ## check configuration, database and schema
+	$(RUN) todo check
+
+lint: install  ## ruff, and the layer contracts
+	$(RUN) ruff check .
+	$(RUN) ruff format --check .
+	$(RUN) lint-imports
+
+typecheck: install  ## mypy, strict
+	$(RUN) mypy
+
+fmt: install  ## format and autofix
+	$(RUN) ruff format .
+	$(RUN) ruff check --fix .
+
+test: lint typecheck  ## lint, type-check and the default test suite
+	$(RUN) pytest -m "not slow" $(PYTEST_ARGS)
+
+test-slow: install  ## the slow suites (concurrency, load)
+	$(RUN) pytest -m slow $(PYTEST_ARGS)
+
+test-all: test test-slow  ## everything CI runs
+
+openapi: install  ## write the OpenAPI document to openapi.json
+	TODO_STORAGE=memory APP_ENV=test $(RUN) python -m entrypoints.openapi > openapi.json
+
+bench: install  ## benchmark the API against PostgreSQL
+	$(RUN) python -m bench
+
+passwords: install  ## rebuild the common-password list from zxcvbn's
+	$(RUN) python scripts/build_common_passwords.py
+
+clean:  ## remove caches (keeps .data)
+	rm -rf .pytest_cache .mypy_cache .ruff_cache
