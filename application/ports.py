@@ -81,7 +81,9 @@ class TaskRepository(Protocol):
     ) -> Task | None:
         """Apply ``changes`` in one atomic step; ``None`` when nothing matched."""
 
-    async def delete(self, owner_id: UUID, task_id: UUID, *, expected_version: int | None) -> bool: ...
+    async def delete(
+        self, owner_id: UUID, task_id: UUID, *, expected_version: int | None
+    ) -> bool: ...
 
     async def delete_completed(self, owner_id: UUID) -> int: ...
 

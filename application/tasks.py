@@ -16,6 +16,7 @@ from application.ports import (
 )
 from domain.errors import TaskNotFound, VersionMismatch
 from domain.tasks import (
+    KEEP,
     Position,
     Task,
     TaskChanges,
@@ -36,7 +37,10 @@ class CreateTask:
     async def __call__(self, changes: TaskChanges) -> Task:
         caller = await self.identity.current()
         task = new_task(
-            self.ids.new_id(), caller.user_id, clean_changes(changes, creating=True), self.clock.now()
+            self.ids.new_id(),
+            caller.user_id,
+            clean_changes(changes, creating=True),
+            self.clock.now(),
         )
         await self.tasks.add(task)
         await self.uow.commit()
@@ -70,7 +74,9 @@ class ListTasks:
         if len(tasks) > listing.limit:
             tasks = tasks[: listing.limit]
             last = tasks[-1]
-            next_cursor = encode_cursor(query, Position(sort_value(last, query.sort.field), last.id))
+            next_cursor = encode_cursor(
+                query, Position(sort_value(last, query.sort.field), last.id)
+            )
         return TaskPage(tasks, total, next_cursor)
 
 
@@ -116,7 +122,9 @@ class CompleteTask:
     async def __call__(self, completion: Completion) -> Task:
         caller = await self.identity.current()
         toggle = completion.completed is None
-        changes = TaskChanges() if toggle else TaskChanges(completed=completion.completed)
+        changes = TaskChanges(
+            completed=KEEP if completion.completed is None else completion.completed
+        )
         task = await self.tasks.update(
             caller.user_id,
             completion.task_id,

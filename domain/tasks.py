@@ -68,8 +68,8 @@ class TaskChanges:
     """The fields a write sets; ``KEEP`` leaves a field untouched."""
 
     title: str | Keep = KEEP
-    description: str | None | Keep = KEEP
-    due_date: date | None | Keep = KEEP
+    description: str | Keep | None = KEEP
+    due_date: date | Keep | None = KEEP
     priority: Priority | Keep = KEEP
     starred: bool | Keep = KEEP
     completed: bool | Keep = KEEP
@@ -77,9 +77,7 @@ class TaskChanges:
 
     def set_fields(self) -> dict[str, Any]:
         return {
-            name: value
-            for name in self.__slots__  # type: ignore[attr-defined]
-            if (value := getattr(self, name)) is not KEEP
+            name: value for name in self.__slots__ if (value := getattr(self, name)) is not KEEP
         }
 
 
@@ -124,9 +122,7 @@ def clean_tags(raw: tuple[str, ...]) -> tuple[tuple[str, ...], list[FieldError]]
     return tuple(tags), errors
 
 
-def new_task(
-    task_id: UUID, owner_id: UUID, changes: TaskChanges, now: datetime
-) -> Task:
+def new_task(task_id: UUID, owner_id: UUID, changes: TaskChanges, now: datetime) -> Task:
     """A task with the defaults of the contract, then ``changes`` (already clean) applied."""
     blank = Task(
         id=task_id,

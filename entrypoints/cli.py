@@ -44,7 +44,9 @@ def check(settings: Settings) -> int:
         return 0
 
     async def probe() -> dict[str, str]:
-        engine = create_engine(database_target(_database_url(settings)), pool_size=1, max_overflow=0)
+        engine = create_engine(
+            database_target(_database_url(settings)), pool_size=1, max_overflow=0
+        )
         try:
             return await ReadinessProbe(engine).failures()
         finally:

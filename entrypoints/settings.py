@@ -110,9 +110,11 @@ def load_settings(
     environ: Mapping[str, str] | None = None, env_file: Path | None = None
 ) -> Settings:
     env_file = env_file or Path.cwd() / ".env"
-    merged: dict[str, str] = {
-        k: v for k, v in dotenv_values(env_file).items() if v is not None
-    } if env_file.is_file() else {}
+    merged: dict[str, str] = (
+        {k: v for k, v in dotenv_values(env_file).items() if v is not None}
+        if env_file.is_file()
+        else {}
+    )
     merged.update(os.environ if environ is None else environ)
     fields = {f.name for f in msgspec.structs.fields(Settings)}
     values: dict[str, str] = {}
@@ -140,7 +142,9 @@ def check_settings(settings: Settings) -> None:
             raise SettingsError(f"BETTER_AUTH_SECRET must be at least {MIN_SECRET_BYTES} bytes")
         if secret.strip().lower() in PLACEHOLDER_SECRETS:
             raise SettingsError("BETTER_AUTH_SECRET is a placeholder; generate a random one")
-    elif settings.better_auth_secret and len(settings.better_auth_secret.encode()) < MIN_SECRET_BYTES:
+    elif (
+        settings.better_auth_secret and len(settings.better_auth_secret.encode()) < MIN_SECRET_BYTES
+    ):
         raise SettingsError(f"BETTER_AUTH_SECRET must be at least {MIN_SECRET_BYTES} bytes")
     try:
         settings.trusted_proxy_networks  # noqa: B018 - parse now, fail at start-up

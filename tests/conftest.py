@@ -40,10 +40,10 @@ async def _truncate(url: str) -> None:
 
 
 @pytest.fixture
-def clean_database(database_url: str) -> Iterator[str]:
+def clean_database(database_url: str) -> str:
     """The migrated database, empty at the start of the test."""
     asyncio.run(_truncate(database_url))
-    yield database_url
+    return database_url
 
 
 @pytest.fixture

@@ -53,7 +53,9 @@ class MemorySessionRepository:
         self._store.sessions[session.id] = StoredSession(session)
         self._store.refresh_tokens[refresh_hash] = StoredToken(session.id)
 
-    async def rotate(self, old_hash: bytes, new_hash: bytes, now: datetime) -> Rotated | Reused | None:
+    async def rotate(
+        self, old_hash: bytes, new_hash: bytes, now: datetime
+    ) -> Rotated | Reused | None:
         token = self._store.refresh_tokens.get(old_hash)
         if token is None:
             return None
@@ -140,7 +142,9 @@ class MemoryTaskRepository:
         self, owner_id: UUID, query: TaskQuery, after: Position | None, limit: int
     ) -> tuple[list[Task], int]:
         matching = [
-            t for t in self._store.tasks.values() if t.user_id == owner_id and query.filter.matches(t)
+            t
+            for t in self._store.tasks.values()
+            if t.user_id == owner_id and query.filter.matches(t)
         ]
         field, descending = query.sort.field, query.sort.descending
         valued = [t for t in matching if sort_value(t, field) is not None]
@@ -162,4 +166,4 @@ def _is_past(task: Task, after: Position, query: TaskQuery) -> bool:
     if value is None:
         return True
     mine, theirs = (value, task.id), (after.value, after.id)
-    return mine < theirs if descending else mine > theirs  # type: ignore[operator]
+    return mine < theirs if descending else mine > theirs

@@ -9,7 +9,13 @@ from uuid import uuid4
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
-_SCHEMES = {"postgres", "postgresql", "postgresql+asyncpg", "postgresql+psycopg", "postgresql+psycopg2"}
+_SCHEMES = {
+    "postgres",
+    "postgresql",
+    "postgresql+asyncpg",
+    "postgresql+psycopg",
+    "postgresql+psycopg2",
+}
 _SSL_MODES = {"disable", "allow", "prefer", "require", "verify-ca", "verify-full"}
 
 
@@ -53,9 +59,7 @@ def database_target(raw_url: str) -> DatabaseTarget:
     for passthrough in ("host", "port"):
         if value := _single(query.pop(passthrough, None)):
             connect_args[passthrough] = int(value) if passthrough == "port" else value
-    pooled = (
-        _single(query.pop("pgbouncer", None)) == "true" or "-pooler" in (url.host or "")
-    )
+    pooled = _single(query.pop("pgbouncer", None)) == "true" or "-pooler" in (url.host or "")
     if pooled:
         connect_args["statement_cache_size"] = 0
         connect_args["prepared_statement_name_func"] = lambda: f"__asyncpg_{uuid4()}__"
@@ -69,7 +73,9 @@ def _single(value: str | tuple[str, ...] | None) -> str | None:
     return value[-1] if isinstance(value, tuple) else value
 
 
-def create_engine(target: DatabaseTarget, *, pool_size: int = 10, max_overflow: int = 10) -> AsyncEngine:
+def create_engine(
+    target: DatabaseTarget, *, pool_size: int = 10, max_overflow: int = 10
+) -> AsyncEngine:
     return create_async_engine(
         target.url,
         connect_args=target.connect_args,

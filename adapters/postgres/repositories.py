@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 from uuid import UUID
 
 import sqlalchemy as sa
+from sqlalchemy.engine import RowMapping
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -62,7 +62,7 @@ class PostgresUserRepository:
         )
 
 
-def _user(row: Mapping[str, Any]) -> User:
+def _user(row: RowMapping) -> User:
     return User(
         id=row["id"],
         email=row["email"],
@@ -91,7 +91,9 @@ class PostgresSessionRepository:
             )
         )
 
-    async def rotate(self, old_hash: bytes, new_hash: bytes, now: datetime) -> Rotated | Reused | None:
+    async def rotate(
+        self, old_hash: bytes, new_hash: bytes, now: datetime
+    ) -> Rotated | Reused | None:
         # The row lock taken by this UPDATE serialises concurrent refreshes of one token:
         # the first marks it used, the rest then find it used and count as reuse.
         claimed = (
@@ -181,9 +183,7 @@ class PostgresTaskRepository:
         await self._db.execute(tasks.insert().values(**_task_row(task)))
 
     async def get(self, owner_id: UUID, task_id: UUID) -> Task | None:
-        row = (
-            await self._db.execute(tasks.select().where(*_owned(owner_id, task_id)))
-        ).first()
+        row = (await self._db.execute(tasks.select().where(*_owned(owner_id, task_id)))).first()
         return _task(row._mapping) if row else None
 
     async def exists(self, owner_id: UUID, task_id: UUID) -> bool:
@@ -246,7 +246,9 @@ class PostgresTaskRepository:
         self, owner_id: UUID, query: TaskQuery, after: Position | None, limit: int
     ) -> tuple[list[Task], int]:
         conditions = [tasks.c.user_id == owner_id, *_filter_conditions(query.filter)]
-        total = await self._db.scalar(sa.select(sa.func.count()).select_from(tasks).where(*conditions))
+        total = await self._db.scalar(
+            sa.select(sa.func.count()).select_from(tasks).where(*conditions)
+        )
         column = _SORT_COLUMNS[query.sort.field]
         descending = query.sort.descending
         if after is not None:
@@ -256,7 +258,9 @@ class PostgresTaskRepository:
             if descending
             else (column.asc().nulls_last(), tasks.c.id.asc())
         )
-        rows = await self._db.execute(tasks.select().where(*conditions).order_by(*order).limit(limit))
+        rows = await self._db.execute(
+            tasks.select().where(*conditions).order_by(*order).limit(limit)
+        )
         return [_task(row._mapping) for row in rows], int(total or 0)
 
 
@@ -279,9 +283,7 @@ def _filter_conditions(task_filter: TaskFilter) -> list[sa.ColumnElement[bool]]:
     if task_filter.due_after is not None:
         conditions.append(tasks.c.due_date >= task_filter.due_after)
     if task_filter.text:
-        escaped = (
-            task_filter.text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-        )
+        escaped = task_filter.text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
         pattern = f"%{escaped}%"
         conditions.append(
             sa.or_(
@@ -322,7 +324,7 @@ def _task_row(task: Task) -> dict[str, Any]:
     }
 
 
-def _task(row: Mapping[str, Any]) -> Task:
+def _task(row: RowMapping) -> Task:
     return Task(
         id=row["id"],
         user_id=row["user_id"],

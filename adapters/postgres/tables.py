@@ -23,7 +23,10 @@ sessions = sa.Table(
     metadata,
     sa.Column("id", pg.UUID(as_uuid=True), primary_key=True),
     sa.Column(
-        "user_id", pg.UUID(as_uuid=True), sa.ForeignKey("users.id", ondelete="CASCADE"), nullable=False
+        "user_id",
+        pg.UUID(as_uuid=True),
+        sa.ForeignKey("users.id", ondelete="CASCADE"),
+        nullable=False,
     ),
     sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
     sa.Column("expires_at", sa.DateTime(timezone=True), nullable=False),
@@ -49,7 +52,10 @@ tasks = sa.Table(
     metadata,
     sa.Column("id", pg.UUID(as_uuid=True), primary_key=True),
     sa.Column(
-        "user_id", pg.UUID(as_uuid=True), sa.ForeignKey("users.id", ondelete="CASCADE"), nullable=False
+        "user_id",
+        pg.UUID(as_uuid=True),
+        sa.ForeignKey("users.id", ondelete="CASCADE"),
+        nullable=False,
     ),
     sa.Column("title", sa.Text, nullable=False),
     sa.Column("description", sa.Text),

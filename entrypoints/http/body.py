@@ -35,7 +35,7 @@ def check_media_type(connection: ASGIConnection[Any, Any, Any, Any]) -> None:
         raise unsupported_media_type("Compressed request bodies are not supported.")
     content_type = connection.headers.get("content-type", "")
     media_type = content_type.split(";", 1)[0].strip().lower()
-    accepted = PATCH_JSON_TYPES if connection.scope["method"] == "PATCH" else JSON_TYPES
+    accepted = PATCH_JSON_TYPES if connection.scope.get("method") == "PATCH" else JSON_TYPES
     if media_type not in accepted:
         raise unsupported_media_type(
             f"Send the body as {' or '.join(sorted(accepted))}"

@@ -17,7 +17,7 @@ def _in(address: str, networks: Sequence[IpNetwork]) -> bool:
 
 
 def client_ip(peer: str | None, forwarded_for: str | None, trusted: Sequence[IpNetwork]) -> str:
-    """Walk X-Forwarded-For from the right, skipping trusted proxies; the first other hop is the client."""
+    """Walk X-Forwarded-For from the right past trusted proxies; the next hop is the client."""
     address = peer or "unknown"
     if not forwarded_for or not _in(address, trusted):
         return address

@@ -77,7 +77,11 @@ class RequestContextMiddleware:
         path = canonical_path(original_path)
         scope = {**scope, "path": path, "raw_path": path.encode()}
         scope.setdefault("state", {})
-        scope["state"] = {**scope["state"], "request_id": request_id, "original_path": original_path}
+        scope["state"] = {
+            **scope["state"],
+            "request_id": request_id,
+            "original_path": original_path,
+        }
         extra_headers = self._headers(original_path, request_id)
         status = 500
         started = time.perf_counter()
@@ -141,7 +145,11 @@ class CorsMiddleware:
             return
         origin = _header(scope, b"origin")
         allowed = origin is not None and origin in self.origins
-        if scope["method"] == "OPTIONS" and origin and _header(scope, b"access-control-request-method"):
+        if (
+            scope["method"] == "OPTIONS"
+            and origin
+            and _header(scope, b"access-control-request-method")
+        ):
             await self._preflight(send, origin if allowed else None)
             return
 

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import msgspec
-from litestar import MediaType, Request, Response
+from litestar import Request, Response
 from litestar.exceptions import (
     HTTPException,
     MethodNotAllowedException,
@@ -89,7 +89,9 @@ def to_problem(exc: Exception) -> HttpProblem:
         case ValidationFailed():
             return validation_problem(exc.errors)
         case NotFound():
-            return HttpProblem(404, "not-found", "Resource not found", "The resource does not exist.")
+            return HttpProblem(
+                404, "not-found", "Resource not found", "The resource does not exist."
+            )
         case VersionMismatch():
             return HttpProblem(
                 412,
@@ -98,7 +100,9 @@ def to_problem(exc: Exception) -> HttpProblem:
                 "If-Match does not match the current version of the task.",
             )
         case EmailTaken():
-            return HttpProblem(409, "email-taken", "Email already registered", "That email is taken.")
+            return HttpProblem(
+                409, "email-taken", "Email already registered", "That email is taken."
+            )
         case InvalidCredentials():
             return HttpProblem(
                 401,
@@ -112,7 +116,9 @@ def to_problem(exc: Exception) -> HttpProblem:
                 401,
                 "unauthorized",
                 "Unauthorized",
-                "A valid access token is required." if not exc.token_sent else "The token is invalid.",
+                "A valid access token is required."
+                if not exc.token_sent
+                else "The token is invalid.",
                 headers=_bearer_challenge(exc),
             )
         case NotYourAccount():
@@ -134,7 +140,9 @@ def to_problem(exc: Exception) -> HttpProblem:
                 headers={"Allow": (exc.headers or {}).get("allow", "")},
             )
         case NotFoundException():
-            return HttpProblem(404, "not-found", "Resource not found", "The resource does not exist.")
+            return HttpProblem(
+                404, "not-found", "Resource not found", "The resource does not exist."
+            )
         case ValidationException():
             return validation_problem(_litestar_field_errors(exc))
         case HTTPException() if exc.status_code < 500:

@@ -61,7 +61,7 @@ class TokenPairRead(msgspec.Struct):
     def of(cls, pair: TokenPair) -> TokenPairRead:
         return cls(
             access_token=pair.access_token,
-            token_type="bearer",
+            token_type="bearer",  # noqa: S106 - the OAuth token type
             expires_in=pair.expires_in,
             refresh_token=pair.refresh_token,
             refresh_expires_in=pair.refresh_expires_in,
@@ -94,8 +94,8 @@ class TaskUpdate(msgspec.Struct, forbid_unknown_fields=True):
     """Fields present are written; absent ones are kept. ``null`` clears a nullable field."""
 
     title: str | UnsetType = UNSET
-    description: str | None | UnsetType = UNSET
-    due_date: date | None | UnsetType = UNSET
+    description: str | UnsetType | None = UNSET
+    due_date: date | UnsetType | None = UNSET
     priority: Priority | UnsetType = UNSET
     starred: bool | UnsetType = UNSET
     completed: bool | UnsetType = UNSET

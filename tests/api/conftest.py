@@ -33,9 +33,11 @@ def settings_for(storage: str, request: pytest.FixtureRequest) -> Callable[..., 
 
 @pytest.fixture
 def app_with(settings_for: Callable[..., Settings]) -> AppFactory:
-    """Start the app with settings overridden, e.g. ``async with app_with(auth_rate_limit="2/minute")``."""
+    """Start the app with other settings: ``async with app_with(hsts=True) as client``."""
 
-    def start(client_ip: str = "203.0.113.7", **overrides: Any) -> AbstractAsyncContextManager[httpx.AsyncClient]:
+    def start(
+        client_ip: str = "203.0.113.7", **overrides: Any
+    ) -> AbstractAsyncContextManager[httpx.AsyncClient]:
         return serve(settings_for(**overrides), client_ip=client_ip)
 
     return start

@@ -19,7 +19,9 @@ def assert_problem(response: httpx.Response, status: int) -> dict[str, object]:
     return dict(body)
 
 
-async def test_unknown_route_is_a_problem_404_even_without_a_token(client: httpx.AsyncClient) -> None:
+async def test_unknown_route_is_a_problem_404_even_without_a_token(
+    client: httpx.AsyncClient,
+) -> None:
     for path in ("/nope", "/api/nope", "/api/v1/nope/deeper"):
         body = assert_problem(await client.get(path), 404)
         assert body["instance"] == path
@@ -68,7 +70,11 @@ async def test_lying_content_length_is_413(client: httpx.AsyncClient) -> None:
 
 async def test_wrong_or_missing_content_type_is_415(client: httpx.AsyncClient) -> None:
     payload = b'{"email": "a@example.com", "password": "whatever-password"}'
-    for headers in ({"content-type": "text/plain"}, {}, {"content-type": "application/x-www-form-urlencoded"}):
+    for headers in (
+        {"content-type": "text/plain"},
+        {},
+        {"content-type": "application/x-www-form-urlencoded"},
+    ):
         response = await client.post("/api/auth/login", content=payload, headers=headers)
         assert_problem(response, 415)
     gzipped = {"content-type": "application/json", "content-encoding": "gzip"}
@@ -93,7 +99,9 @@ async def test_validation_errors_name_every_field(client: httpx.AsyncClient) -> 
     assert fields == {"email", "password", "extra"}
 
 
-async def test_request_id_is_kept_when_valid_and_replaced_when_not(client: httpx.AsyncClient) -> None:
+async def test_request_id_is_kept_when_valid_and_replaced_when_not(
+    client: httpx.AsyncClient,
+) -> None:
     kept = await client.get("/health", headers={"x-request-id": "abc.DEF-123_x"})
     assert kept.headers["x-request-id"] == "abc.DEF-123_x"
     for bad in ("has space", "x" * 129, "bad/slash"):
@@ -182,4 +190,6 @@ async def test_metrics_count_requests_by_route_template(client: httpx.AsyncClien
     text = (await client.get("/metrics")).text
     assert 'http_requests_total{method="GET",route="/health",status="200"}' in text
     assert "http_request_duration_seconds_bucket" in text
-    assert 'route="/api/v1/tasks/{task_id:str}"' in text or 'route="/api/v1/tasks/{task_id}"' in text
+    assert (
+        'route="/api/v1/tasks/{task_id:str}"' in text or 'route="/api/v1/tasks/{task_id}"' in text
+    )

@@ -19,7 +19,9 @@ TEST_SECRET = "test-secret-that-is-long-enough-for-hs256-0123456789"
 PASSWORD = "correct horse battery staple"
 
 
-def make_settings(storage: str = "memory", database_url: str | None = None, **overrides: Any) -> Settings:
+def make_settings(
+    storage: str = "memory", database_url: str | None = None, **overrides: Any
+) -> Settings:
     values: dict[str, Any] = {
         "app_env": "test",
         "better_auth_secret": TEST_SECRET,
@@ -33,7 +35,9 @@ def make_settings(storage: str = "memory", database_url: str | None = None, **ov
 
 
 @contextlib.asynccontextmanager
-async def serve(settings: Settings, client_ip: str = "203.0.113.7") -> AsyncIterator[httpx.AsyncClient]:
+async def serve(
+    settings: Settings, client_ip: str = "203.0.113.7"
+) -> AsyncIterator[httpx.AsyncClient]:
     app = create_app(make_container(settings), settings)
     async with LifespanManager(app) as manager:
         transport = httpx.ASGITransport(manager.app, client=(client_ip, 40000))

@@ -41,8 +41,12 @@ class AuthController(Controller):
         summary="Create an account and log in",
     )
     @inject
-    async def register(self, data: JSONBody[RegisterBody], register: FromDishka[RegisterUser]) -> TokenPairRead:
-        pair = await register(Registration(email=data.email, password=data.password, name=data.name))
+    async def register(
+        self, data: JSONBody[RegisterBody], register: FromDishka[RegisterUser]
+    ) -> TokenPairRead:
+        pair = await register(
+            Registration(email=data.email, password=data.password, name=data.name)
+        )
         return TokenPairRead.of(pair)
 
     @post(
@@ -66,7 +70,9 @@ class AuthController(Controller):
         summary="Trade a refresh token for a new token pair",
     )
     @inject
-    async def refresh(self, data: JSONBody[RefreshBody], refresh: FromDishka[RefreshSession]) -> TokenPairRead:
+    async def refresh(
+        self, data: JSONBody[RefreshBody], refresh: FromDishka[RefreshSession]
+    ) -> TokenPairRead:
         return TokenPairRead.of(await refresh(data.refresh_token))
 
     @post(
@@ -78,7 +84,9 @@ class AuthController(Controller):
         summary="End this session",
     )
     @inject
-    async def logout(self, log_out: FromDishka[LogOut], data: JSONBody[LogoutBody | None] = None) -> None:
+    async def logout(
+        self, log_out: FromDishka[LogOut], data: JSONBody[LogoutBody | None] = None
+    ) -> None:
         # A refresh token in the body is accepted for compatibility; the caller's own session
         # (from the access token) is what ends, so another session's token cannot be revoked here.
         await log_out()

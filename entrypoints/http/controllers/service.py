@@ -38,6 +38,4 @@ class ServiceController(Controller):
     @get("/metrics", media_type=MediaType.TEXT, include_in_schema=False)
     async def metrics(self, request: Request[Any, Any, Any]) -> Response[bytes]:
         metrics: HttpMetrics = request.app.state.metrics
-        return Response(
-            metrics.render(), media_type="text/plain; version=0.0.4; charset=utf-8"
-        )
+        return Response(metrics.render(), media_type="text/plain; version=0.0.4; charset=utf-8")

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import date
-from typing import Annotated, Any
+from typing import Annotated, Any, TypeVar
 from urllib.parse import urlencode
 from uuid import UUID
 
@@ -36,13 +36,15 @@ from entrypoints.http.schemas import (
     TaskUpdate,
 )
 
+T = TypeVar("T")
+
 SORT_DOC = (
     "created_at, updated_at, due_date, priority or title; prefix '-' for descending. "
     "Priority sorts by meaning, title case-insensitively, tasks without a due date last."
 )
 
 
-class TaskBody(JsonBody[Any]):
+class TaskBody(JsonBody[T]):
     ignored_fields = TASK_READ_ONLY_FIELDS
 
 
@@ -55,7 +57,7 @@ def task_id_of(raw: str) -> UUID:
 
 
 def expected_version(if_match: str | None) -> int | None:
-    """``None`` writes unconditionally (no header, or ``*``); a tag that is no version never matches."""
+    """``None`` writes unconditionally (no header, or ``*``); a non-version tag never matches."""
     if if_match is None or if_match.strip() == "*":
         return None
     tag = if_match.split(",", 1)[0].strip()
@@ -64,7 +66,9 @@ def expected_version(if_match: str | None) -> int | None:
     return -1
 
 
-def task_response(task: TaskRead, status_code: int = HTTP_200_OK, **headers: str) -> Response[TaskRead]:
+def task_response(
+    task: TaskRead, status_code: int = HTTP_200_OK, **headers: str
+) -> Response[TaskRead]:
     return Response(task, status_code=status_code, headers={"ETag": f'"{task.version}"', **headers})
 
 
@@ -76,6 +80,7 @@ def _text_filter(name: str, value: str, errors: list[FieldError]) -> str:
 
 
 def build_query(
+    *,
     status: Status | None,
     completed: bool | None,
     priority: list[Priority] | None,
@@ -125,10 +130,19 @@ class TasksController(Controller):
     tags = ["tasks"]
     guards = [authenticated]
 
-    @post("/", status_code=HTTP_201_CREATED, dto=TaskBody[TaskCreate], return_dto=None, guards=[json_body_required])
+    @post(
+        "/",
+        status_code=HTTP_201_CREATED,
+        dto=TaskBody[TaskCreate],
+        return_dto=None,
+        guards=[json_body_required],
+    )
     @inject
     async def create_task(
-        self, request: Request[Any, Any, Any], data: JSONBody[TaskCreate], create: FromDishka[CreateTask]
+        self,
+        request: Request[Any, Any, Any],
+        data: JSONBody[TaskCreate],
+        create: FromDishka[CreateTask],
     ) -> Response[TaskRead]:
         task = TaskRead.of(await create(data.changes()))
         path = request.scope["state"].get("original_path", request.url.path).rstrip("/")
@@ -140,19 +154,37 @@ class TasksController(Controller):
         self,
         request: Request[Any, Any, Any],
         list_tasks: FromDishka[ListTasks],
-        status: Annotated[Status | None, QueryParameter(description="all, pending or completed")] = None,
+        status: Annotated[
+            Status | None, QueryParameter(description="all, pending or completed")
+        ] = None,
         completed: FromQuery[bool | None] = None,
         priority: Annotated[list[Priority] | None, QueryParameter(description="any of")] = None,
         starred: FromQuery[bool | None] = None,
-        tag: Annotated[list[str] | None, QueryParameter(description="all of, case-insensitive")] = None,
+        tag: Annotated[
+            list[str] | None, QueryParameter(description="all of, case-insensitive")
+        ] = None,
         due_before: Annotated[date | None, QueryParameter(description="inclusive")] = None,
         due_after: Annotated[date | None, QueryParameter(description="inclusive")] = None,
-        q: Annotated[str | None, QueryParameter(description="substring of title or description")] = None,
+        q: Annotated[
+            str | None, QueryParameter(description="substring of title or description")
+        ] = None,
         sort: Annotated[str, QueryParameter(description=SORT_DOC)] = "-created_at",
         limit: Annotated[int, QueryParameter(ge=1, le=200)] = 100,
-        cursor: Annotated[str | None, QueryParameter(description="from the previous page's Link")] = None,
+        cursor: Annotated[
+            str | None, QueryParameter(description="from the previous page's Link")
+        ] = None,
     ) -> Response[list[TaskRead]]:
-        query = build_query(status, completed, priority, starred, tag, due_before, due_after, q, sort)
+        query = build_query(
+            status=status,
+            completed=completed,
+            priority=priority,
+            starred=starred,
+            tag=tag,
+            due_before=due_before,
+            due_after=due_after,
+            q=q,
+            sort=sort,
+        )
         page = await list_tasks(TaskListing(query=query, limit=limit, cursor=cursor))
         headers = {"X-Total-Count": str(page.total)}
         if page.next_cursor:
@@ -172,7 +204,9 @@ class TasksController(Controller):
 
     @get("/{task_id:str}")
     @inject
-    async def get_task(self, task_id: FromPath[str], get_task: FromDishka[GetTask]) -> Response[TaskRead]:
+    async def get_task(
+        self, task_id: FromPath[str], get_task: FromDishka[GetTask]
+    ) -> Response[TaskRead]:
         return task_response(TaskRead.of(await get_task(task_id_of(task_id))))
 
     @put("/{task_id:str}", dto=TaskBody[TaskUpdate], return_dto=None, guards=[json_body_required])
@@ -208,7 +242,9 @@ class TasksController(Controller):
         data: JSONBody[CompletionBody | None] = None,
         if_match: Annotated[str | None, HeaderParameter(name="If-Match")] = None,
     ) -> Response[TaskRead]:
-        completed = data.completed if data is not None and isinstance(data.completed, bool) else None
+        completed = (
+            data.completed if data is not None and isinstance(data.completed, bool) else None
+        )
         completion = Completion(task_id_of(task_id), completed, expected_version(if_match))
         return task_response(TaskRead.of(await complete(completion)))
 
