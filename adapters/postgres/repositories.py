@@ -22,6 +22,7 @@ from domain.tasks import (
     TaskChanges,
     TaskFilter,
     TaskQuery,
+    TaskSort,
 )
 from domain.users import Session, User, email_key
 
@@ -165,14 +166,20 @@ class PostgresSessionRepository:
         )
 
 
-_SORT_COLUMNS: dict[SortField, sa.ColumnElement[Any]] = {
-    SortField.CREATED_AT: tasks.c.created_at,
-    SortField.UPDATED_AT: tasks.c.updated_at,
-    SortField.DUE_DATE: tasks.c.due_date,
-    SortField.PRIORITY: tasks.c.priority,
-    # Code-point order, so every storage adapter sorts titles alike.
-    SortField.TITLE: sa.func.lower(tasks.c.title).collate("C"),
-}
+def _sort_key(columns: Any, field: SortField) -> sa.ColumnElement[Any]:
+    """The expression a sort orders by, over ``tasks`` or a subquery of it."""
+    if field is SortField.TITLE:
+        # Code-point order, so every storage adapter sorts titles alike.
+        return sa.func.lower(columns.title).collate("C")
+    column: sa.ColumnElement[Any] = getattr(columns, field.value)
+    return column
+
+
+def _order(columns: Any, sort: TaskSort) -> tuple[sa.UnaryExpression[Any], ...]:
+    key = _sort_key(columns, sort.field)
+    if sort.descending:
+        return key.desc().nulls_last(), columns.id.desc()
+    return key.asc().nulls_last(), columns.id.asc()
 
 
 class PostgresTaskRepository:
@@ -245,23 +252,24 @@ class PostgresTaskRepository:
     async def page(
         self, owner_id: UUID, query: TaskQuery, after: Position | None, limit: int
     ) -> tuple[list[Task], int]:
-        conditions = [tasks.c.user_id == owner_id, *_filter_conditions(query.filter)]
-        total = await self._db.scalar(
-            sa.select(sa.func.count()).select_from(tasks).where(*conditions)
-        )
-        column = _SORT_COLUMNS[query.sort.field]
-        descending = query.sort.descending
+        # One statement: the count of all matching tasks, LEFT JOINed to the page, so an
+        # empty page still reports the total.
+        matching = [tasks.c.user_id == owner_id, *_filter_conditions(query.filter)]
+        counted = sa.select(sa.func.count().label("total")).where(*matching).subquery("counted")
+        in_page = matching
         if after is not None:
-            conditions.append(_after(column, after, descending))
-        order = (
-            (column.desc().nulls_last(), tasks.c.id.desc())
-            if descending
-            else (column.asc().nulls_last(), tasks.c.id.asc())
+            in_page = [*matching, _after(query.sort, after)]
+        page = (
+            tasks.select().where(*in_page).order_by(*_order(tasks.c, query.sort)).limit(limit)
+        ).lateral("page")
+        statement = (
+            sa.select(counted.c.total, page)
+            .select_from(counted.outerjoin(page, sa.true()))
+            .order_by(*_order(page.c, query.sort))
         )
-        rows = await self._db.execute(
-            tasks.select().where(*conditions).order_by(*order).limit(limit)
-        )
-        return [_task(row._mapping) for row in rows], int(total or 0)
+        rows = (await self._db.execute(statement)).all()
+        total = int(rows[0].total) if rows else 0
+        return [_task(row._mapping) for row in rows if row.id is not None], total
 
 
 def _owned(owner_id: UUID, task_id: UUID) -> list[sa.ColumnElement[bool]]:
@@ -294,15 +302,13 @@ def _filter_conditions(task_filter: TaskFilter) -> list[sa.ColumnElement[bool]]:
     return conditions
 
 
-def _after(
-    column: sa.ColumnElement[Any], after: Position, descending: bool
-) -> sa.ColumnElement[bool]:
+def _after(sort: TaskSort, after: Position) -> sa.ColumnElement[bool]:
     """Rows strictly past ``after`` in (value, id) order, with NULL values last either way."""
+    column = _sort_key(tasks.c, sort.field)
+    id_past = tasks.c.id < after.id if sort.descending else tasks.c.id > after.id
     if after.value is None:
-        id_past = tasks.c.id < after.id if descending else tasks.c.id > after.id
         return sa.and_(column.is_(None), id_past)
-    value_past = column < after.value if descending else column > after.value
-    id_past = tasks.c.id < after.id if descending else tasks.c.id > after.id
+    value_past = column < after.value if sort.descending else column > after.value
     return sa.or_(value_past, sa.and_(column == after.value, id_past), column.is_(None))
 
 
