@@ -6,6 +6,7 @@ import argparse
 import asyncio
 import logging
 import os
+import signal
 import sys
 from pathlib import Path
 
@@ -61,12 +62,21 @@ def check(settings: Settings) -> int:
 
 
 def serve(settings: Settings) -> None:
-    import uvicorn
-
     if settings.todo_storage == "postgres":
         migrate(_database_url(settings))
     log.info("serving", extra={"url": f"http://{settings.host}:{settings.port}"})
     print(f"Todo API on http://{settings.host}:{settings.port}  (docs: /docs)", flush=True)
+    try:
+        _run_uvicorn(settings)
+    finally:
+        # Ctrl-C reaches every process of the terminal's group, often more than once: let the
+        # embedded PostgreSQL (stopped at exit) finish stopping instead of being interrupted.
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
+def _run_uvicorn(settings: Settings) -> None:
+    import uvicorn
+
     uvicorn.run(
         "entrypoints.asgi:create",
         factory=True,

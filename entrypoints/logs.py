@@ -8,6 +8,14 @@ import sys
 import structlog
 
 
+def _drop_color_message(
+    _: object, __: str, event: structlog.types.EventDict
+) -> structlog.types.EventDict:
+    """uvicorn attaches an ANSI-coloured copy of each message; one copy is enough."""
+    event.pop("color_message", None)
+    return event
+
+
 def configure_logging(level: str = "INFO", fmt: str = "json") -> None:
     shared: list[structlog.types.Processor] = [
         structlog.contextvars.merge_contextvars,
@@ -15,6 +23,7 @@ def configure_logging(level: str = "INFO", fmt: str = "json") -> None:
         structlog.stdlib.add_logger_name,
         structlog.stdlib.ExtraAdder(),
         structlog.processors.TimeStamper(fmt="iso", utc=True),
+        _drop_color_message,
     ]
     renderer: structlog.types.Processor = (
         structlog.processors.JSONRenderer()

@@ -49,8 +49,16 @@ async def test_concurrent_patches_of_different_fields_all_land(client: httpx.Asy
     assert all(r.status_code == 200 for r in responses)
     final = (await client.get(url, headers=auth)).json()
     assert final["version"] == 1 + len(changes)
-    assert (final["description"], final["priority"], final["starred"]) == ("described", "high", True)
-    assert (final["due_date"], final["tags"], final["completed"]) == ("2027-01-01", ["a", "b"], True)
+    assert (final["description"], final["priority"], final["starred"]) == (
+        "described",
+        "high",
+        True,
+    )
+    assert (final["due_date"], final["tags"], final["completed"]) == (
+        "2027-01-01",
+        ["a", "b"],
+        True,
+    )
 
 
 async def test_hundred_concurrent_creates_are_all_listed_once_in_every_order(
