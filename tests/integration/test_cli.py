@@ -88,7 +88,7 @@ def launcher_env(tmp_path: Path) -> Iterator[dict[str, str]]:
 
 
 def start_server(env: dict[str, str]) -> subprocess.Popen[str]:
-    return subprocess.Popen(  # noqa: S603 - our own CLI
+    return subprocess.Popen(
         [sys.executable, "-m", "entrypoints.cli", "serve"],
         env=env,
         stdout=subprocess.PIPE,
