@@ -31,7 +31,9 @@ class RateLimiter:
         self._namespace = namespace
 
     def _key(self, key: str) -> str:
-        return hashlib.sha256(f"{self._namespace}:{key}".encode()).hexdigest()
+        return hashlib.sha256(
+            f"{self._namespace}:{key}".encode("utf-8", "surrogatepass")
+        ).hexdigest()
 
     async def hit(self, key: str) -> int | None:
         """Count one request; seconds to wait if it went over the limit, else ``None``."""

@@ -145,8 +145,10 @@ class LogIn:
         if (retry_after := await self.failures.blocked_for(key)) is not None:
             raise TooManyAttempts(retry_after)
         password = normalize_password(command.password)
-        user = await self.users.by_email(command.email.strip())
-        if user is None or has_surrogates(password):
+        # Text no account can have (NUL, unpaired surrogates) is a wrong credential, not an error.
+        unusable = any(has_surrogates(s) or "\x00" in s for s in (command.email, password))
+        user = None if unusable else await self.users.by_email(command.email.strip())
+        if user is None:
             await self.hasher.verify_dummy(password)
             await self.failures.record_failure(key)
             raise InvalidCredentials()

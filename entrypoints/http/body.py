@@ -60,6 +60,8 @@ def decode_json_body(body: bytes, model: type[T], *, ignored: Collection[str] = 
         raw = msgspec.json.decode(body)
     except msgspec.DecodeError as error:
         raise malformed_body(f"The body is not valid JSON: {error}") from None
+    except RecursionError:
+        raise malformed_body("The body is nested too deeply.") from None
     if not isinstance(raw, dict):
         raise validation_problem([FieldError("", "the body must be a JSON object")])
     data = {k: v for k, v in raw.items() if k not in ignored}

@@ -188,5 +188,6 @@ def problem_response(request: Request[Any, Any, Any], problem: HttpProblem) -> R
 def handle_exception(request: Request[Any, Any, Any], exc: Exception) -> Response[Problem]:
     problem = to_problem(exc)
     if problem.status >= 500:
-        log.error("unhandled error", exc_info=exc)
+        request_id = request.scope.get("state", {}).get("request_id", "")
+        log.error("unhandled error", exc_info=exc, extra={"request_id": request_id})
     return problem_response(request, problem)

@@ -193,3 +193,51 @@ async def test_metrics_count_requests_by_route_template(client: httpx.AsyncClien
     assert (
         'route="/api/v1/tasks/{task_id:str}"' in text or 'route="/api/v1/tasks/{task_id}"' in text
     )
+
+
+async def test_a_crash_is_a_bare_500_problem_and_logged_with_its_request_id(
+    client: httpx.AsyncClient,
+    monkeypatch,
+    caplog,  # type: ignore[no-untyped-def]
+) -> None:
+    from adapters.memory.repositories import MemoryTaskRepository
+    from adapters.postgres.repositories import PostgresTaskRepository
+
+    async def explode(*_: object, **__: object) -> None:
+        raise RuntimeError("SELECT secret_internals FROM pg_catalog")
+
+    monkeypatch.setattr(MemoryTaskRepository, "page", explode)
+    monkeypatch.setattr(PostgresTaskRepository, "page", explode)
+    pair = (
+        await client.post(
+            "/api/auth/register", json={"email": "crash@example.com", "password": "a fine password"}
+        )
+    ).json()
+    response = await client.get(
+        "/api/tasks", headers={"Authorization": f"Bearer {pair['access_token']}"}
+    )
+    body = assert_problem(response, 500)
+    assert "secret_internals" not in response.text
+    assert "Traceback" not in response.text
+    logged = [r for r in caplog.records if r.levelname == "ERROR"]
+    assert any("secret_internals" in str(r.exc_info[1]) for r in logged if r.exc_info)
+    assert body["request_id"] in caplog.text or any(
+        getattr(r, "request_id", None) == body["request_id"] for r in logged
+    )
+
+
+async def test_hostile_bodies_never_cause_a_500(client: httpx.AsyncClient) -> None:
+    json_headers = {"content-type": "application/json"}
+    deep = b"[" * 100_000 + b"]" * 100_000
+    assert_problem(await client.post("/api/auth/login", content=deep, headers=json_headers), 400)
+    not_an_object = await client.post("/api/auth/login", content=b"[1, 2]", headers=json_headers)
+    assert_problem(not_an_object, 422)
+    for hostile in (
+        b'{"email": "a\\u0000@example.com", "password": "whatever-password"}',
+        b'{"email": "\\ud800@example.com", "password": "whatever-password"}',
+        b'{"email": "a@example.com", "password": "pass\\udfffword"}',
+    ):
+        login = await client.post("/api/auth/login", content=hostile, headers=json_headers)
+        assert login.status_code in (400, 401, 422), login.text
+        register = await client.post("/api/auth/register", content=hostile, headers=json_headers)
+        assert register.status_code in (400, 422), register.text

@@ -37,6 +37,7 @@ from entrypoints.http.schemas import (
 )
 
 T = TypeVar("T")
+MAX_VERSION = 2**31 - 1  # the column is a 32-bit integer
 
 SORT_DOC = (
     "created_at, updated_at, due_date, priority or title; prefix '-' for descending. "
@@ -62,7 +63,8 @@ def expected_version(if_match: str | None) -> int | None:
         return None
     tag = if_match.split(",", 1)[0].strip()
     if len(tag) > 2 and tag[0] == tag[-1] == '"' and tag[1:-1].isdigit():
-        return int(tag[1:-1])
+        version = int(tag[1:-1])
+        return version if version <= MAX_VERSION else -1
     return -1
 
 
