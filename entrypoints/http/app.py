@@ -35,6 +35,16 @@ def _pool_reading(engine: AsyncEngine) -> dict[str, int]:
 
 
 def create_app(container: AsyncContainer, settings: Settings) -> Any:
+    """The ASGI app: Litestar inside the middleware every response passes through."""
+    app = build_litestar(container, settings)
+    return RequestContextMiddleware(
+        CorsMiddleware(app, settings.cors_origin_list),
+        hsts=settings.hsts,
+        metrics=app.state.metrics,
+    )
+
+
+def build_litestar(container: AsyncContainer, settings: Settings) -> Litestar:
     """Nothing is connected here: the engine is created on start-up and disposed on shutdown."""
     metrics = HttpMetrics()
 
@@ -74,13 +84,10 @@ def create_app(container: AsyncContainer, settings: Settings) -> Any:
                     "bearer": SecurityScheme(type="http", scheme="bearer", bearer_format="JWT")
                 }
             ),
-            security=[{"bearer": []}],
         ),
         logging_config=None,
         debug=False,
     )
     app.state.metrics = metrics
     setup_dishka(container, app)
-    return RequestContextMiddleware(
-        CorsMiddleware(app, settings.cors_origin_list), hsts=settings.hsts, metrics=metrics
-    )
+    return app

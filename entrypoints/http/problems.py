@@ -14,6 +14,7 @@ from litestar.exceptions import (
     NotFoundException,
     ValidationException,
 )
+from litestar.openapi.datastructures import ResponseSpec
 from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR
 
 from domain.errors import (
@@ -191,3 +192,30 @@ def handle_exception(request: Request[Any, Any, Any], exc: Exception) -> Respons
         request_id = request.scope.get("state", {}).get("request_id", "")
         log.error("unhandled error", exc_info=exc, extra={"request_id": request_id})
     return problem_response(request, problem)
+
+
+_DESCRIPTIONS = {
+    400: "Malformed JSON",
+    401: "Missing, invalid or revoked credentials",
+    403: "Another user's account",
+    404: "No such resource (or not yours)",
+    409: "Email already registered",
+    412: "If-Match does not match the current version",
+    413: "Body larger than 1 MiB",
+    415: "Body is not application/json",
+    422: "Validation failed; `errors` names each field",
+    429: "Rate limited; see Retry-After",
+}
+
+
+def documented(*statuses: int) -> dict[int, ResponseSpec]:
+    """OpenAPI entries for the problem responses a handler can give."""
+    return {
+        status: ResponseSpec(
+            data_container=Problem,
+            media_type=PROBLEM_MEDIA_TYPE,
+            description=_DESCRIPTIONS[status],
+            generate_examples=False,
+        )
+        for status in statuses
+    }

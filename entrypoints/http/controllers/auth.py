@@ -18,6 +18,7 @@ from application.auth import (
 from application.dto import Credentials, Registration
 from entrypoints.http.body import JsonBody
 from entrypoints.http.guards import auth_rate_limit, authenticated, json_body_required
+from entrypoints.http.problems import documented
 from entrypoints.http.schemas import (
     LoginBody,
     LogoutBody,
@@ -26,6 +27,9 @@ from entrypoints.http.schemas import (
     TokenPairRead,
     UserRead,
 )
+
+
+BEARER = [{"bearer": []}]
 
 
 class AuthController(Controller):
@@ -39,6 +43,7 @@ class AuthController(Controller):
         return_dto=None,
         guards=[auth_rate_limit, json_body_required],
         summary="Create an account and log in",
+        responses=documented(400, 409, 415, 422, 429),
     )
     @inject
     async def register(
@@ -56,6 +61,7 @@ class AuthController(Controller):
         return_dto=None,
         guards=[auth_rate_limit, json_body_required],
         summary="Log in with email and password",
+        responses=documented(400, 401, 415, 422, 429),
     )
     @inject
     async def login(self, data: JSONBody[LoginBody], log_in: FromDishka[LogIn]) -> TokenPairRead:
@@ -68,6 +74,7 @@ class AuthController(Controller):
         return_dto=None,
         guards=[json_body_required],
         summary="Trade a refresh token for a new token pair",
+        responses=documented(400, 401, 415, 422),
     )
     @inject
     async def refresh(
@@ -81,7 +88,9 @@ class AuthController(Controller):
         dto=JsonBody[LogoutBody],
         return_dto=None,
         guards=[authenticated],
+        security=BEARER,
         summary="End this session",
+        responses=documented(401, 415, 422),
     )
     @inject
     async def logout(
@@ -95,13 +104,21 @@ class AuthController(Controller):
         "/logout-all",
         status_code=HTTP_204_NO_CONTENT,
         guards=[authenticated],
+        security=BEARER,
         summary="End every session of this user",
+        responses=documented(401),
     )
     @inject
     async def logout_all(self, log_out_everywhere: FromDishka[LogOutEverywhere]) -> None:
         await log_out_everywhere()
 
-    @get("/me", guards=[authenticated], summary="The current user")
+    @get(
+        "/me",
+        guards=[authenticated],
+        security=BEARER,
+        summary="The current user",
+        responses=documented(401),
+    )
     @inject
     async def me(self, current_user: FromDishka[GetCurrentUser]) -> UserRead:
         return UserRead.of(await current_user())

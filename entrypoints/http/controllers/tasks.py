@@ -9,6 +9,7 @@ from uuid import UUID
 
 from dishka.integrations.litestar import FromDishka, inject
 from litestar import Controller, Request, Response, delete, get, patch, post, put
+from litestar.datastructures import ResponseHeader
 from litestar.params import FromPath, FromQuery, HeaderParameter, JSONBody, QueryParameter
 from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED, HTTP_204_NO_CONTENT
 
@@ -27,6 +28,7 @@ from domain.tasks import Priority, Status, TaskFilter, TaskQuery, TaskSort
 from domain.text import check_text
 from entrypoints.http.body import JsonBody
 from entrypoints.http.guards import authenticated, json_body_required
+from entrypoints.http.problems import documented
 from entrypoints.http.schemas import (
     TASK_READ_ONLY_FIELDS,
     CompletionBody,
@@ -38,6 +40,18 @@ from entrypoints.http.schemas import (
 
 T = TypeVar("T")
 MAX_VERSION = 2**31 - 1  # the column is a 32-bit integer
+
+ETAG = ResponseHeader(name="ETag", description="The task's version", documentation_only=True)
+LOCATION = ResponseHeader(name="Location", description="The new task", documentation_only=True)
+TOTAL_COUNT = ResponseHeader(
+    name="X-Total-Count", description="Tasks matching the filters", documentation_only=True
+)
+LINK = ResponseHeader(
+    name="Link",
+    description='The next page, as rel="next", when one follows',
+    documentation_only=True,
+)
+WRITE_PROBLEMS = documented(400, 401, 404, 412, 415, 422)
 
 SORT_DOC = (
     "created_at, updated_at, due_date, priority or title; prefix '-' for descending. "
@@ -131,9 +145,13 @@ class TasksController(Controller):
     path = "/tasks"
     tags = ["tasks"]
     guards = [authenticated]
+    security = [{"bearer": []}]
 
     @post(
         "/",
+        summary="Create a task",
+        responses=documented(400, 401, 415, 422),
+        response_headers=[ETAG, LOCATION],
         status_code=HTTP_201_CREATED,
         dto=TaskBody[TaskCreate],
         return_dto=None,
@@ -150,7 +168,12 @@ class TasksController(Controller):
         path = request.scope["state"].get("original_path", request.url.path).rstrip("/")
         return task_response(task, HTTP_201_CREATED, Location=f"{path}/{task.id}")
 
-    @get("/", summary="List tasks (filtered, sorted, keyset-paginated)")
+    @get(
+        "/",
+        summary="List tasks (filtered, sorted, keyset-paginated)",
+        responses=documented(401, 422),
+        response_headers=[TOTAL_COUNT, LINK],
+    )
     @inject
     async def list_tasks(
         self,
@@ -193,7 +216,12 @@ class TasksController(Controller):
             headers["Link"] = next_link(request, page.next_cursor)
         return Response([TaskRead.of(t) for t in page.tasks], headers=headers)
 
-    @delete("/", status_code=HTTP_200_OK, summary="Delete the caller's completed tasks")
+    @delete(
+        "/",
+        status_code=HTTP_200_OK,
+        summary="Delete the caller's completed tasks (status=completed)",
+        responses=documented(401, 422),
+    )
     @inject
     async def clear_completed(
         self,
@@ -204,14 +232,27 @@ class TasksController(Controller):
             raise ValidationFailed([FieldError("status", "must be 'completed'")])
         return DeletedCount(deleted=await clear())
 
-    @get("/{task_id:str}")
+    @get(
+        "/{task_id:str}",
+        summary="One task",
+        responses=documented(401, 404),
+        response_headers=[ETAG],
+    )
     @inject
     async def get_task(
         self, task_id: FromPath[str], get_task: FromDishka[GetTask]
     ) -> Response[TaskRead]:
         return task_response(TaskRead.of(await get_task(task_id_of(task_id))))
 
-    @put("/{task_id:str}", dto=TaskBody[TaskUpdate], return_dto=None, guards=[json_body_required])
+    @put(
+        "/{task_id:str}",
+        summary="Update a task: fields present are replaced, absent ones kept",
+        responses=WRITE_PROBLEMS,
+        response_headers=[ETAG],
+        dto=TaskBody[TaskUpdate],
+        return_dto=None,
+        guards=[json_body_required],
+    )
     @inject
     async def replace_task(
         self,
@@ -223,7 +264,15 @@ class TasksController(Controller):
         write = TaskWrite(task_id_of(task_id), data.changes(), expected_version(if_match))
         return task_response(TaskRead.of(await update(write)))
 
-    @patch("/{task_id:str}", dto=TaskBody[TaskUpdate], return_dto=None, guards=[json_body_required])
+    @patch(
+        "/{task_id:str}",
+        summary="Update a task; null clears a nullable field",
+        responses=WRITE_PROBLEMS,
+        response_headers=[ETAG],
+        dto=TaskBody[TaskUpdate],
+        return_dto=None,
+        guards=[json_body_required],
+    )
     @inject
     async def update_task(
         self,
@@ -235,7 +284,14 @@ class TasksController(Controller):
         write = TaskWrite(task_id_of(task_id), data.changes(), expected_version(if_match))
         return task_response(TaskRead.of(await update(write)))
 
-    @patch("/{task_id:str}/complete", dto=TaskBody[CompletionBody], return_dto=None)
+    @patch(
+        "/{task_id:str}/complete",
+        summary="Set `completed`, or toggle it when the body has none",
+        responses=WRITE_PROBLEMS,
+        response_headers=[ETAG],
+        dto=TaskBody[CompletionBody],
+        return_dto=None,
+    )
     @inject
     async def complete_task(
         self,
@@ -250,7 +306,12 @@ class TasksController(Controller):
         completion = Completion(task_id_of(task_id), completed, expected_version(if_match))
         return task_response(TaskRead.of(await complete(completion)))
 
-    @delete("/{task_id:str}", status_code=HTTP_204_NO_CONTENT)
+    @delete(
+        "/{task_id:str}",
+        status_code=HTTP_204_NO_CONTENT,
+        summary="Delete a task",
+        responses=documented(401, 404, 412),
+    )
     @inject
     async def delete_task(
         self,

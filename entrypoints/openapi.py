@@ -1,0 +1,28 @@
+"""Print the OpenAPI document (`make openapi` writes it to openapi.json)."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import msgspec
+
+from entrypoints.http.app import build_litestar
+from entrypoints.ioc import make_container
+from entrypoints.settings import Settings
+
+
+def openapi_document() -> dict[str, Any]:
+    settings = msgspec.convert({"app_env": "test", "todo_storage": "memory"}, Settings)
+    document: dict[str, Any] = build_litestar(
+        make_container(settings), settings
+    ).openapi_schema.to_schema()
+    return document
+
+
+def main() -> None:
+    print(json.dumps(openapi_document(), indent=2, sort_keys=True))
+
+
+if __name__ == "__main__":
+    main()
