@@ -28,8 +28,7 @@ from entrypoints.http.schemas import (
     UserRead,
 )
 
-
-BEARER = [{"bearer": []}]
+BEARER: list[dict[str, list[str]]] = [{"bearer": []}]
 
 
 class AuthController(Controller):
