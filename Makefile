@@ -2,7 +2,7 @@
 SHELL := /bin/bash
 .DEFAULT_GOAL := help
 
-UV := $(or $(shell command -v uv 2>/dev/null),$(HOME)/.local/bin/uv)
+UV := $(or $(shell command -v uv 2>/dev/null),$(shell python3 -m site --user-base)/bin/uv)
 RUN := $(UV) run --frozen
 PYTEST_ARGS ?=
 

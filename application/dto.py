@@ -35,14 +35,14 @@ class TokenPair:
 class TaskWrite:
     task_id: UUID
     changes: TaskChanges
-    expected_version: int | None = None
+    expected_versions: frozenset[int] | None = None
 
 
 @dataclass(frozen=True, slots=True)
 class Completion:
     task_id: UUID
     completed: bool | None = None
-    expected_version: int | None = None
+    expected_versions: frozenset[int] | None = None
 
 
 @dataclass(frozen=True, slots=True)

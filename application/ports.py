@@ -75,14 +75,14 @@ class TaskRepository(Protocol):
         task_id: UUID,
         changes: TaskChanges,
         *,
-        expected_version: int | None,
+        expected_versions: frozenset[int] | None,
         now: datetime,
         toggle_completed: bool = False,
     ) -> Task | None:
         """Apply ``changes`` in one atomic step; ``None`` when nothing matched."""
 
     async def delete(
-        self, owner_id: UUID, task_id: UUID, *, expected_version: int | None
+        self, owner_id: UUID, task_id: UUID, *, expected_versions: frozenset[int] | None
     ) -> bool: ...
 
     async def delete_completed(self, owner_id: UUID) -> int: ...

@@ -101,7 +101,7 @@ class UpdateTask:
             caller.user_id,
             write.task_id,
             changes,
-            expected_version=write.expected_version,
+            expected_versions=write.expected_versions,
             now=self.clock.now(),
         )
         if task is None:
@@ -129,7 +129,7 @@ class CompleteTask:
             caller.user_id,
             completion.task_id,
             changes,
-            expected_version=completion.expected_version,
+            expected_versions=completion.expected_versions,
             now=self.clock.now(),
             toggle_completed=toggle,
         )
@@ -145,9 +145,13 @@ class DeleteTask:
     tasks: TaskRepository
     uow: UnitOfWork
 
-    async def __call__(self, task_id: UUID, expected_version: int | None = None) -> None:
+    async def __call__(
+        self, task_id: UUID, expected_versions: frozenset[int] | None = None
+    ) -> None:
         caller = await self.identity.current()
-        if not await self.tasks.delete(caller.user_id, task_id, expected_version=expected_version):
+        if not await self.tasks.delete(
+            caller.user_id, task_id, expected_versions=expected_versions
+        ):
             raise await _missing_or_stale(self.tasks, caller.user_id, task_id)
         await self.uow.commit()
 

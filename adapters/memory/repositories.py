@@ -112,12 +112,12 @@ class MemoryTaskRepository:
         task_id: UUID,
         changes: TaskChanges,
         *,
-        expected_version: int | None,
+        expected_versions: frozenset[int] | None,
         now: datetime,
         toggle_completed: bool = False,
     ) -> Task | None:
         task = self._owned(owner_id, task_id)
-        if task is None or expected_version not in (None, task.version):
+        if task is None or not _version_matches(task, expected_versions):
             return None
         if toggle_completed and changes.completed is KEEP:
             changes = replace(changes, completed=not task.completed)
@@ -125,9 +125,11 @@ class MemoryTaskRepository:
         self._store.tasks[task_id] = updated
         return updated
 
-    async def delete(self, owner_id: UUID, task_id: UUID, *, expected_version: int | None) -> bool:
+    async def delete(
+        self, owner_id: UUID, task_id: UUID, *, expected_versions: frozenset[int] | None
+    ) -> bool:
         task = self._owned(owner_id, task_id)
-        if task is None or expected_version not in (None, task.version):
+        if task is None or not _version_matches(task, expected_versions):
             return False
         del self._store.tasks[task_id]
         return True
@@ -156,6 +158,10 @@ class MemoryTaskRepository:
         if after is not None:
             ordered = [t for t in ordered if _is_past(t, after, query)]
         return ordered[:limit], len(matching)
+
+
+def _version_matches(task: Task, expected_versions: frozenset[int] | None) -> bool:
+    return expected_versions is None or task.version in expected_versions
 
 
 def _is_past(task: Task, after: Position, query: TaskQuery) -> bool:

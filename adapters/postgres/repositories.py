@@ -203,7 +203,7 @@ class PostgresTaskRepository:
         task_id: UUID,
         changes: TaskChanges,
         *,
-        expected_version: int | None,
+        expected_versions: frozenset[int] | None,
         now: datetime,
         toggle_completed: bool = False,
     ) -> Task | None:
@@ -224,8 +224,8 @@ class PostgresTaskRepository:
                 else None
             )
         conditions = _owned(owner_id, task_id)
-        if expected_version is not None:
-            conditions.append(tasks.c.version == expected_version)
+        if expected_versions is not None:
+            conditions.append(tasks.c.version.in_(expected_versions))
         row = (
             await self._db.execute(
                 tasks.update()
@@ -236,10 +236,12 @@ class PostgresTaskRepository:
         ).first()
         return _task(row._mapping) if row else None
 
-    async def delete(self, owner_id: UUID, task_id: UUID, *, expected_version: int | None) -> bool:
+    async def delete(
+        self, owner_id: UUID, task_id: UUID, *, expected_versions: frozenset[int] | None
+    ) -> bool:
         conditions = _owned(owner_id, task_id)
-        if expected_version is not None:
-            conditions.append(tasks.c.version == expected_version)
+        if expected_versions is not None:
+            conditions.append(tasks.c.version.in_(expected_versions))
         result = await self._db.execute(tasks.delete().where(*conditions).returning(tasks.c.id))
         return result.first() is not None
 

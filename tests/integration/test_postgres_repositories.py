@@ -182,19 +182,24 @@ async def test_updates_are_scoped_by_owner_and_version(engine: AsyncEngine) -> N
         await repository.add(task)
         assert (
             await repository.update(
-                bob.id, task.id, TaskChanges(title="x"), expected_version=None, now=NOW
+                bob.id, task.id, TaskChanges(title="x"), expected_versions=None, now=NOW
             )
             is None
         )
-        assert not await repository.delete(bob.id, task.id, expected_version=None)
+        assert not await repository.delete(bob.id, task.id, expected_versions=None)
         assert (
             await repository.update(
-                ada.id, task.id, TaskChanges(title="x"), expected_version=9, now=NOW
+                ada.id, task.id, TaskChanges(title="x"), expected_versions=frozenset({9}), now=NOW
             )
             is None
         )
         done = await repository.update(
-            ada.id, task.id, TaskChanges(), expected_version=1, now=NOW, toggle_completed=True
+            ada.id,
+            task.id,
+            TaskChanges(),
+            expected_versions=frozenset({1}),
+            now=NOW,
+            toggle_completed=True,
         )
         assert done is not None
         assert (done.completed, done.completed_at, done.version) == (True, NOW, 2)

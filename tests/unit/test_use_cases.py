@@ -214,12 +214,16 @@ async def test_stale_version_is_a_mismatch_and_changes_nothing(world: World) -> 
     )
     update = UpdateTask(identity, world.tasks, world.clock, world.uow)
     with pytest.raises(VersionMismatch):
-        await update(TaskWrite(task.id, TaskChanges(title="v2"), expected_version=7))
+        await update(TaskWrite(task.id, TaskChanges(title="v2"), expected_versions=frozenset({7})))
     assert (await GetTask(identity, world.tasks)(task.id)).title == "v1"
-    updated = await update(TaskWrite(task.id, TaskChanges(title="v2"), expected_version=1))
+    updated = await update(
+        TaskWrite(task.id, TaskChanges(title="v2"), expected_versions=frozenset({1}))
+    )
     assert (updated.title, updated.version) == ("v2", 2)
     with pytest.raises(TaskNotFound):
-        await update(TaskWrite(UUID(int=99), TaskChanges(title="x"), expected_version=1))
+        await update(
+            TaskWrite(UUID(int=99), TaskChanges(title="x"), expected_versions=frozenset({1}))
+        )
 
 
 async def test_complete_toggles_without_a_value_and_sets_with_one(world: World) -> None:

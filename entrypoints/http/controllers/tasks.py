@@ -71,15 +71,22 @@ def task_id_of(raw: str) -> UUID:
         raise TaskNotFound() from None
 
 
-def expected_version(if_match: str | None) -> int | None:
-    """``None`` writes unconditionally (no header, or ``*``); a non-version tag never matches."""
-    if if_match is None or if_match.strip() == "*":
+def expected_versions(if_match: str | None) -> frozenset[int] | None:
+    """The versions an ``If-Match`` header accepts; ``None`` (no header, or ``*``) writes
+    unconditionally. Weak or malformed tags match no version."""
+    if if_match is None:
         return None
-    tag = if_match.split(",", 1)[0].strip()
-    if len(tag) > 2 and tag[0] == tag[-1] == '"' and tag[1:-1].isdigit():
-        version = int(tag[1:-1])
-        return version if version <= MAX_VERSION else -1
-    return -1
+    tags = [tag.strip() for tag in if_match.split(",")]
+    if "*" in tags:
+        return None
+    return frozenset(
+        int(tag[1:-1])
+        for tag in tags
+        if len(tag) > 2
+        and tag[0] == tag[-1] == '"'
+        and tag[1:-1].isdigit()
+        and int(tag[1:-1]) <= MAX_VERSION
+    )
 
 
 def task_response(
@@ -261,7 +268,7 @@ class TasksController(Controller):
         update: FromDishka[UpdateTask],
         if_match: Annotated[str | None, HeaderParameter(name="If-Match")] = None,
     ) -> Response[TaskRead]:
-        write = TaskWrite(task_id_of(task_id), data.changes(), expected_version(if_match))
+        write = TaskWrite(task_id_of(task_id), data.changes(), expected_versions(if_match))
         return task_response(TaskRead.of(await update(write)))
 
     @patch(
@@ -281,7 +288,7 @@ class TasksController(Controller):
         update: FromDishka[UpdateTask],
         if_match: Annotated[str | None, HeaderParameter(name="If-Match")] = None,
     ) -> Response[TaskRead]:
-        write = TaskWrite(task_id_of(task_id), data.changes(), expected_version(if_match))
+        write = TaskWrite(task_id_of(task_id), data.changes(), expected_versions(if_match))
         return task_response(TaskRead.of(await update(write)))
 
     @patch(
@@ -303,7 +310,7 @@ class TasksController(Controller):
         completed = (
             data.completed if data is not None and isinstance(data.completed, bool) else None
         )
-        completion = Completion(task_id_of(task_id), completed, expected_version(if_match))
+        completion = Completion(task_id_of(task_id), completed, expected_versions(if_match))
         return task_response(TaskRead.of(await complete(completion)))
 
     @delete(
@@ -319,4 +326,4 @@ class TasksController(Controller):
         delete_task: FromDishka[DeleteTask],
         if_match: Annotated[str | None, HeaderParameter(name="If-Match")] = None,
     ) -> None:
-        await delete_task(task_id_of(task_id), expected_version(if_match))
+        await delete_task(task_id_of(task_id), expected_versions(if_match))
