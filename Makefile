@@ -16,7 +16,9 @@ $(UV):
 	python3 -m pip install --user --quiet uv || python3 -m pip install --user --quiet --break-system-packages uv
 
 install: $(UV)  ## install the locked dependencies into .venv
-	@$(UV) sync --frozen --quiet
+	@$(UV) sync --frozen --quiet --compile-bytecode
+	@# Bytecode up front: start-up stays fast even where PYTHONDONTWRITEBYTECODE is set.
+	@$(RUN) python -m compileall -q domain application adapters entrypoints migrations
 
 run: install  ## serve the API (embedded PostgreSQL unless DATABASE_URL is set)
 	@$(RUN) todo serve
