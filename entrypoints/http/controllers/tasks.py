@@ -8,7 +8,7 @@ from urllib.parse import urlencode
 from uuid import UUID
 
 from dishka.integrations.litestar import FromDishka, inject
-from litestar import Controller, Request, Response, delete, get, patch, post, put
+from litestar import Controller, HttpMethod, Request, Response, delete, get, patch, post, route
 from litestar.datastructures import ResponseHeader
 from litestar.params import FromPath, FromQuery, HeaderParameter, JSONBody, QueryParameter
 from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED, HTTP_204_NO_CONTENT
@@ -251,29 +251,10 @@ class TasksController(Controller):
     ) -> Response[TaskRead]:
         return task_response(TaskRead.of(await get_task(task_id_of(task_id))))
 
-    @put(
+    @route(
         "/{task_id:str}",
-        summary="Update a task: fields present are replaced, absent ones kept",
-        responses=WRITE_PROBLEMS,
-        response_headers=[ETAG],
-        dto=TaskBody[TaskUpdate],
-        return_dto=None,
-        guards=[json_body_required],
-    )
-    @inject
-    async def replace_task(
-        self,
-        task_id: FromPath[str],
-        data: JSONBody[TaskUpdate],
-        update: FromDishka[UpdateTask],
-        if_match: Annotated[str | None, HeaderParameter(name="If-Match")] = None,
-    ) -> Response[TaskRead]:
-        write = TaskWrite(task_id_of(task_id), data.changes(), expected_versions(if_match))
-        return task_response(TaskRead.of(await update(write)))
-
-    @patch(
-        "/{task_id:str}",
-        summary="Update a task; null clears a nullable field",
+        http_method=[HttpMethod.PUT, HttpMethod.PATCH],
+        summary="Update a task: fields present are replaced, absent kept; null clears",
         responses=WRITE_PROBLEMS,
         response_headers=[ETAG],
         dto=TaskBody[TaskUpdate],
@@ -288,6 +269,7 @@ class TasksController(Controller):
         update: FromDishka[UpdateTask],
         if_match: Annotated[str | None, HeaderParameter(name="If-Match")] = None,
     ) -> Response[TaskRead]:
+        """PUT and PATCH are one operation here: both write only the fields they carry."""
         write = TaskWrite(task_id_of(task_id), data.changes(), expected_versions(if_match))
         return task_response(TaskRead.of(await update(write)))
 
