@@ -18,6 +18,7 @@ RUN useradd --system --uid 10001 --home /app todo
 WORKDIR /app
 COPY --from=build /app /app
 ENV PATH="/app/.venv/bin:$PATH" \
+    MALLOC_ARENA_MAX=2 \
     PYTHONUNBUFFERED=1 \
     APP_ENV=production \
     HOST=0.0.0.0 \

@@ -42,7 +42,12 @@ def postgres_server() -> Iterator[str]:
 
     with tempfile.TemporaryDirectory(prefix="todo-test-pg-") as folder:
         server = get_server(Path(folder) / "pgdata", cleanup_mode="delete")
-        yield str(server.get_uri())
+        try:
+            yield str(server.get_uri())
+        finally:
+            # Stop it now: the wheel's exit hook finds the server through bookkeeping kept in
+            # the data folder, which the temporary directory is about to delete.
+            server._cleanup()
 
 
 def _asyncpg_dsn(url: str) -> tuple[str, dict[str, str]]:

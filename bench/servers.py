@@ -1,0 +1,174 @@
+"""The database and the server processes the benchmark runs against."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+import psutil  # type: ignore[import-untyped]
+import sqlalchemy as sa
+
+from entrypoints.cli import migrate
+from tests.support.database import postgres_server, throwaway_database
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+SECRET = "bench-secret-that-is-long-enough-for-hs256-0123456789"  # noqa: S105 - test only
+READY_TIMEOUT_SECONDS = 90.0
+STOP_TIMEOUT_SECONDS = 30.0
+
+
+@contextlib.contextmanager
+def migrated_database() -> Iterator[str]:
+    """A fresh, migrated database on BENCH_DATABASE_URL or TEST_DATABASE_URL, else Docker or
+    the embedded server; either URL names a server on which a throwaway database is created."""
+    with contextlib.ExitStack() as stack:
+        server_url = os.environ.get("BENCH_DATABASE_URL") or stack.enter_context(postgres_server())
+        url = stack.enter_context(throwaway_database(server_url))
+        migrate(url)
+        yield url
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@dataclass(frozen=True)
+class Server:
+    storage: str
+    base_url: str
+    process: subprocess.Popen[bytes]
+    log_path: Path
+    database: str | None  # its PostgreSQL backends are found by this name
+
+    def _tree(self) -> list[psutil.Process]:
+        try:
+            root = psutil.Process(self.process.pid)
+            return [root, *root.children(recursive=True)]
+        except psutil.NoSuchProcess:
+            return []
+
+    def rss_bytes(self) -> int:
+        total = 0
+        for process in self._tree():
+            with contextlib.suppress(psutil.NoSuchProcess):
+                total += process.memory_info().rss
+        return total
+
+    def cpu_seconds(self) -> float:
+        total = 0.0
+        for process in self._tree():
+            with contextlib.suppress(psutil.NoSuchProcess):
+                times = process.cpu_times()
+                total += times.user + times.system
+        return total
+
+    def database_cpu_seconds(self) -> float:
+        """CPU of the PostgreSQL serving this server, when it runs on this machine: its postmaster,
+        live processes, and those already gone (backends come and go with the pool's overflow)."""
+        postmaster = self._postmaster()
+        if postmaster is None:
+            return 0.0
+        with contextlib.suppress(psutil.NoSuchProcess):
+            times = postmaster.cpu_times()
+            total: float = times.user + times.system + times.children_user + times.children_system
+            for child in postmaster.children():
+                with contextlib.suppress(psutil.NoSuchProcess):
+                    times = child.cpu_times()
+                    total += times.user + times.system
+            return total
+        return 0.0
+
+    def _postmaster(self) -> psutil.Process | None:
+        if not self.database:
+            return None
+        for process in psutil.process_iter(["cmdline"]):
+            if self.database in " ".join(process.info["cmdline"] or ()):  # a backend's title
+                with contextlib.suppress(psutil.NoSuchProcess):
+                    parent: psutil.Process | None = process.parent()
+                    return parent
+        return None
+
+    def log_tail(self, lines: int = 30) -> str:
+        return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
+
+
+def _environment(storage: str, database_url: str | None, port: int) -> dict[str, str]:
+    env = dict(os.environ)
+    env.update(
+        APP_ENV="test",
+        TODO_STORAGE=storage,
+        # An empty value beats a `.env` file and then falls back to the default.
+        DATABASE_URL=database_url or "",
+        NEON_DB_URL="",
+        REDIS_URL="",
+        HOST="127.0.0.1",
+        PORT=str(port),
+        WEB_CONCURRENCY="1",
+        BETTER_AUTH_SECRET=SECRET,
+        AUTH_RATE_LIMIT="1000000/minute",
+        LOG_LEVEL="WARNING",
+        LOG_FORMAT="json",
+    )
+    return env
+
+
+def _wait_ready(server: Server) -> None:
+    deadline = time.monotonic() + READY_TIMEOUT_SECONDS
+    while time.monotonic() < deadline:
+        if server.process.poll() is not None:
+            raise RuntimeError(f"{server.storage} server exited:\n{server.log_tail()}")
+        with contextlib.suppress(httpx.HTTPError):
+            response = httpx.get(f"{server.base_url}/health/ready", timeout=1, trust_env=False)
+            if response.status_code == 200:
+                return
+        time.sleep(0.2)
+    raise RuntimeError(f"{server.storage} server never became ready:\n{server.log_tail()}")
+
+
+def _stop(process: subprocess.Popen[bytes]) -> None:
+    """Ctrl-C, as a terminal sends it to the server's process group; a kill if that hangs."""
+    if process.poll() is not None:
+        return
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(process.pid, signal.SIGINT)
+    try:
+        process.wait(timeout=STOP_TIMEOUT_SECONDS)
+    except subprocess.TimeoutExpired:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(process.pid, signal.SIGKILL)
+        process.wait()
+
+
+@contextlib.contextmanager
+def running_server(storage: str, database_url: str | None, log_dir: Path) -> Iterator[Server]:
+    """`python -m entrypoints.cli serve` on a free port, stopped with SIGINT on the way out."""
+    port = free_port()
+    log_path = log_dir / f"server-{storage}.log"
+    with log_path.open("wb") as log:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "entrypoints.cli", "serve"],
+            cwd=PROJECT_ROOT,
+            env=_environment(storage, database_url, port),
+            stdin=subprocess.DEVNULL,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,  # our Ctrl-C does not reach it; _stop sends its own
+        )
+    database = sa.make_url(database_url).database if database_url else None
+    server = Server(storage, f"http://127.0.0.1:{port}", process, log_path, database)
+    try:
+        _wait_ready(server)
+        yield server
+    finally:
+        _stop(process)
