@@ -60,10 +60,6 @@ class AuthRequestLimiter(RateLimiter):
     """Requests per client IP on register and login."""
 
 
-class LoginFailureLimiter(RateLimiter):
-    """Failed logins per email."""
-
-
 class CoreProvider(Provider):
     """Process-wide services that hold no database state."""
 
@@ -110,7 +106,7 @@ class CoreProvider(Provider):
 
     @provide(scope=Scope.APP)
     def login_failure_limiter(self, store: Storage, settings: Settings) -> AttemptLimiter:
-        return LoginFailureLimiter(store, settings.login_failure_limit, "login-failures")
+        return RateLimiter(store, settings.login_failure_limit, "login-failures")
 
 
 class PostgresProvider(Provider):

@@ -12,6 +12,7 @@ from typing import Literal
 
 import msgspec
 from dotenv import dotenv_values
+from limits import parse
 
 log = logging.getLogger(__name__)
 
@@ -150,8 +151,6 @@ def check_settings(settings: Settings) -> None:
         settings.trusted_proxy_networks  # noqa: B018 - parse now, fail at start-up
     except ValueError as error:
         raise SettingsError(f"TRUSTED_PROXIES: {error}") from error
-    from limits import parse
-
     for name in ("login_failure_limit", "auth_rate_limit"):
         try:
             parse(getattr(settings, name))
