@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Literal
+from typing import Annotated, Literal
 from uuid import UUID
 
 import msgspec
-from msgspec import UNSET, UnsetType
+from msgspec import UNSET, Meta, UnsetType
 
 from application.dto import TokenPair
 from domain.tasks import KEEP, Priority, Task, TaskChanges
@@ -21,8 +21,10 @@ TASK_READ_ONLY_FIELDS = frozenset(
 
 class RegisterBody(msgspec.Struct, forbid_unknown_fields=True):
     email: str
-    password: str
-    name: str | None = None
+    password: Annotated[
+        str, Meta(description="8-128 characters, any Unicode; not a common password or the email")
+    ]
+    name: Annotated[str, Meta(description="1-100 characters")] | None = None
 
 
 class LoginBody(msgspec.Struct, forbid_unknown_fields=True):
@@ -69,14 +71,25 @@ class TokenPairRead(msgspec.Struct):
         )
 
 
+# Lengths count code points after NFC normalisation and trimming, so they are described here
+# rather than enforced as schema constraints on the raw text.
+Title = Annotated[str, Meta(description="1-255 characters; no control characters")]
+Description = Annotated[
+    str, Meta(description="At most 10,000 characters; tab, LF and CR are the only controls")
+]
+Tags = Annotated[
+    list[str], Meta(description="At most 20 after lower-casing and de-duplication; each 1-50")
+]
+
+
 class TaskCreate(msgspec.Struct, forbid_unknown_fields=True):
-    title: str
-    description: str | None = None
+    title: Title
+    description: Description | None = None
     due_date: date | None = None
     priority: Priority = Priority.MEDIUM
     starred: bool = False
     completed: bool = False
-    tags: list[str] = []
+    tags: Tags = []
 
     def changes(self) -> TaskChanges:
         return TaskChanges(
