@@ -78,6 +78,8 @@ class SessionStarter:
             expires_at=now + self.policy.refresh_lifetime,
         )
         refresh_token, refresh_hash = new_refresh_token()
+        # Each login clears the user's dead sessions, so the table grows with live ones only.
+        await self.sessions.prune(user.id, now)
         await self.sessions.start(session, refresh_hash)
         return token_pair(self.tokens, user, session, refresh_token, now)
 
@@ -113,7 +115,7 @@ class RegisterUser:
             name, error = check_name(command.name)
             errors += [error] if error else []
         password = normalize_password(command.password)
-        error = check_password(password, email, is_common=password.casefold() in self.blocklist)
+        error = check_password(password, email, is_common=password in self.blocklist)
         errors += [error] if error else []
         if errors:
             raise ValidationFailed(errors)

@@ -61,6 +61,9 @@ class SessionRepository(Protocol):
 
     async def revoke_all(self, user_id: UUID, now: datetime) -> None: ...
 
+    async def prune(self, user_id: UUID, now: datetime) -> None:
+        """Forget the user's expired and revoked sessions, with their refresh tokens."""
+
 
 class TaskRepository(Protocol):
     """Every call names the owner, so "not yours" and "not there" are one answer."""

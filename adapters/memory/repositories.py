@@ -83,6 +83,20 @@ class MemorySessionRepository:
         if stored is not None and stored.revoked_at is None:
             stored.revoked_at = now
 
+    async def prune(self, user_id: UUID, now: datetime) -> None:
+        dead = {
+            session_id
+            for session_id, stored in self._store.sessions.items()
+            if stored.session.user_id == user_id
+            and (stored.revoked_at is not None or stored.session.expires_at <= now)
+        }
+        for session_id in dead:
+            del self._store.sessions[session_id]
+        for token_hash in [
+            h for h, t in self._store.refresh_tokens.items() if t.session_id in dead
+        ]:
+            del self._store.refresh_tokens[token_hash]
+
     async def revoke_all(self, user_id: UUID, now: datetime) -> None:
         for stored in self._store.sessions.values():
             if stored.session.user_id == user_id and stored.revoked_at is None:

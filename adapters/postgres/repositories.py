@@ -158,6 +158,14 @@ class PostgresSessionRepository:
             .values(revoked_at=now)
         )
 
+    async def prune(self, user_id: UUID, now: datetime) -> None:
+        await self._db.execute(
+            sessions.delete().where(
+                sessions.c.user_id == user_id,
+                sa.or_(sessions.c.expires_at <= now, sessions.c.revoked_at.is_not(None)),
+            )
+        )
+
     async def revoke_all(self, user_id: UUID, now: datetime) -> None:
         await self._db.execute(
             sessions.update()

@@ -30,13 +30,8 @@ def upgrade() -> None:
         sa.Column("expires_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("revoked_at", sa.DateTime(timezone=True)),
     )
-    # logout-all revokes the live sessions of one user.
-    op.create_index(
-        "sessions_live_by_user",
-        "sessions",
-        ["user_id"],
-        postgresql_where=sa.text("revoked_at IS NULL"),
-    )
+    # logout-all and the pruning at login both look up the sessions of one user.
+    op.create_index("sessions_by_user", "sessions", ["user_id"])
     op.create_table(
         "refresh_tokens",
         sa.Column("token_hash", sa.LargeBinary, primary_key=True),

@@ -205,3 +205,22 @@ async def test_updates_are_scoped_by_owner_and_version(engine: AsyncEngine) -> N
         assert (done.completed, done.completed_at, done.version) == (True, NOW, 2)
         assert await repository.delete_completed(bob.id) == 0
         assert await repository.delete_completed(ada.id) == 1
+
+
+async def test_prune_forgets_dead_sessions_and_their_tokens(engine: AsyncEngine) -> None:
+    ada, bob = await add_user(engine), await add_user(engine, "bob@example.com")
+    live = Session(ids.new_id(), ada.id, NOW, NOW + timedelta(days=14))
+    expired = Session(ids.new_id(), ada.id, NOW - timedelta(days=20), NOW - timedelta(days=6))
+    revoked = Session(ids.new_id(), ada.id, NOW, NOW + timedelta(days=14))
+    bobs = Session(ids.new_id(), bob.id, NOW - timedelta(days=20), NOW - timedelta(days=6))
+    async with transaction(engine) as db:
+        repository = PostgresSessionRepository(db)
+        for n, session in enumerate((live, expired, revoked, bobs)):
+            await repository.start(session, f"token-{n}".encode())
+        await repository.revoke(revoked.id, NOW)
+        await repository.prune(ada.id, NOW)
+    async with engine.connect() as db:
+        left = set(await db.scalars(sa.text("SELECT id FROM sessions")))
+        tokens = await db.scalar(sa.text("SELECT count(*) FROM refresh_tokens"))
+    assert left == {live.id, bobs.id}
+    assert tokens == 2

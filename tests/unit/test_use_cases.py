@@ -237,3 +237,17 @@ async def test_complete_toggles_without_a_value_and_sets_with_one(world: World) 
     assert (await complete(Completion(task.id, completed=False))).completed is False
     final = await complete(Completion(task.id, completed=True))
     assert (final.completed, final.version) == (True, 5)
+
+
+async def test_logging_in_forgets_the_users_dead_sessions(world: World) -> None:
+    claims = await new_account(world)
+    await new_account(world, "bob@example.com")
+    await LogOutEverywhere(world.identity(claims), world.sessions, world.clock, world.uow)()
+    expiring = await world.log_in()(Credentials("ada@example.com", PASSWORD))
+    world.clock.advance(days=15)
+    await world.log_in()(Credentials("ada@example.com", PASSWORD))
+    ada_sessions = [s for s in world.store.sessions.values() if s.session.user_id == claims.user_id]
+    assert len(ada_sessions) == 1  # the revoked one and the expired one are gone
+    assert len(world.store.sessions) == 2  # bob's is untouched
+    with pytest.raises(InvalidToken):
+        await world.refresh()(expiring.refresh_token)
