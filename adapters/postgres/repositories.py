@@ -174,20 +174,20 @@ class PostgresSessionRepository:
         )
 
 
-def _sort_key(columns: Any, field: SortField) -> sa.ColumnElement[Any]:
-    """The expression a sort orders by, over ``tasks`` or a subquery of it."""
+def _sort_key(field: SortField) -> sa.ColumnElement[Any]:
+    """The expression a sort orders by."""
     if field is SortField.TITLE:
         # Code-point order, so every storage adapter sorts titles alike.
-        return sa.func.lower(columns.title).collate("C")
-    column: sa.ColumnElement[Any] = getattr(columns, field.value)
+        return sa.func.lower(tasks.c.title).collate("C")
+    column: sa.ColumnElement[Any] = tasks.c[field.value]
     return column
 
 
-def _order(columns: Any, sort: TaskSort) -> tuple[sa.UnaryExpression[Any], ...]:
-    key = _sort_key(columns, sort.field)
+def _order(sort: TaskSort) -> tuple[sa.UnaryExpression[Any], ...]:
+    key = _sort_key(sort.field)
     if sort.descending:
-        return key.desc().nulls_last(), columns.id.desc()
-    return key.asc().nulls_last(), columns.id.asc()
+        return key.desc().nulls_last(), tasks.c.id.desc()
+    return key.asc().nulls_last(), tasks.c.id.asc()
 
 
 class PostgresTaskRepository:
@@ -262,24 +262,22 @@ class PostgresTaskRepository:
     async def page(
         self, owner_id: UUID, query: TaskQuery, after: Position | None, limit: int
     ) -> tuple[list[Task], int]:
-        # One statement: the count of all matching tasks, LEFT JOINed to the page, so an
-        # empty page still reports the total.
+        # One statement: the page, each row carrying the count of every matching task (an
+        # uncorrelated subquery, evaluated once). Only a page past the end needs a second one.
         matching = [tasks.c.user_id == owner_id, *_filter_conditions(query.filter)]
-        counted = sa.select(sa.func.count().label("total")).where(*matching).subquery("counted")
-        in_page = matching
-        if after is not None:
-            in_page = [*matching, _after(query.sort, after)]
-        page = (
-            tasks.select().where(*in_page).order_by(*_order(tasks.c, query.sort)).limit(limit)
-        ).lateral("page")
+        count = sa.select(sa.func.count()).select_from(tasks).where(*matching)
+        in_page = matching if after is None else [*matching, _after(query.sort, after)]
         statement = (
-            sa.select(counted.c.total, page)
-            .select_from(counted.outerjoin(page, sa.true()))
-            .order_by(*_order(page.c, query.sort))
+            sa.select(tasks, count.scalar_subquery().label("total"))
+            .where(*in_page)
+            .order_by(*_order(query.sort))
+            .limit(limit)
         )
         rows = (await self._db.execute(statement)).all()
-        total = int(rows[0].total) if rows else 0
-        return [_task(row._mapping) for row in rows if row.id is not None], total
+        if rows:
+            return [_task(row._mapping) for row in rows], int(rows[0].total)
+        # Nothing on this page: with no cursor nothing matches; past a cursor, count apart.
+        return [], 0 if after is None else int(await self._db.scalar(count) or 0)
 
 
 def _owned(owner_id: UUID, task_id: UUID) -> list[sa.ColumnElement[bool]]:
@@ -314,7 +312,7 @@ def _filter_conditions(task_filter: TaskFilter) -> list[sa.ColumnElement[bool]]:
 
 def _after(sort: TaskSort, after: Position) -> sa.ColumnElement[bool]:
     """Rows strictly past ``after`` in (value, id) order, with NULL values last either way."""
-    column = _sort_key(tasks.c, sort.field)
+    column = _sort_key(sort.field)
     id_past = tasks.c.id < after.id if sort.descending else tasks.c.id > after.id
     if after.value is None:
         return sa.and_(column.is_(None), id_past)

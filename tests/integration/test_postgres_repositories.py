@@ -126,7 +126,7 @@ async def seed_tasks(engine: AsyncEngine, owner: UUID, count: int) -> None:
 
 
 @pytest.mark.parametrize("task_count", [3, 150])
-async def test_a_page_costs_one_statement_however_many_tasks(
+async def test_a_page_and_its_total_cost_one_statement_however_many_tasks(
     engine: AsyncEngine, task_count: int
 ) -> None:
     user = await add_user(engine)
