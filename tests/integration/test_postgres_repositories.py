@@ -13,6 +13,7 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
+from adapters.postgres.engine import create_engine, database_target
 from adapters.postgres.repositories import (
     PostgresSessionRepository,
     PostgresTaskRepository,
@@ -224,3 +225,18 @@ async def test_prune_forgets_dead_sessions_and_their_tokens(engine: AsyncEngine)
         tokens = await db.scalar(sa.text("SELECT count(*) FROM refresh_tokens"))
     assert left == {live.id, bobs.id}
     assert tokens == 2
+
+
+async def test_a_pooled_endpoint_url_works_without_statement_caches(database_url: str) -> None:
+    separator = "&" if "?" in database_url else "?"
+    target = database_target(f"{database_url}{separator}pgbouncer=true&application_name=todo")
+    assert target.pooled
+    pooled = create_engine(target)
+    try:
+        async with pooled.connect() as db:
+            for n in range(3):  # the same statement again: no named statement may collide
+                assert await db.scalar(sa.select(sa.literal(n))) == n
+            name = await db.scalar(sa.text("SELECT current_setting('application_name')"))
+            assert name == "todo"
+    finally:
+        await pooled.dispose()
