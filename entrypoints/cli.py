@@ -62,9 +62,16 @@ def check(settings: Settings) -> int:
 
 
 def serve(settings: Settings) -> None:
-    if settings.todo_storage == "postgres":
-        migrate(_database_url(settings))
-    log.info("serving", extra={"url": f"http://{settings.host}:{settings.port}"})
+    storage: str = settings.todo_storage
+    if storage == "postgres":
+        url = _database_url(settings)
+        migrate(url)
+        from adapters.postgres.engine import database_target
+
+        storage = database_target(url).render()  # the password stays out of the log
+    log.info(
+        "serving", extra={"url": f"http://{settings.host}:{settings.port}", "storage": storage}
+    )
     print(f"Todo API on http://{settings.host}:{settings.port}  (docs: /docs)", flush=True)
     try:
         _run_uvicorn(settings)

@@ -165,3 +165,12 @@ def test_email_rules() -> None:
 def test_password_policy(password: str, is_common: bool, ok: bool) -> None:
     error = check_password(password, "ada@example.com", is_common=is_common)
     assert (error is None) is ok
+
+
+def test_the_shipped_common_password_list_is_large_and_case_insensitive() -> None:
+    from adapters.security.common_passwords import CommonPasswords
+
+    blocklist = CommonPasswords.bundled()
+    assert len(blocklist) >= 10_000
+    assert "PassWord" in blocklist
+    assert "correct horse battery staple" not in blocklist
