@@ -7,6 +7,9 @@ from typing import Any
 from dishka import AsyncContainer
 from dishka.integrations.litestar import setup_dishka
 from litestar import Litestar, Router
+from litestar.connection import ASGIConnection
+from litestar.exceptions import NotFoundException
+from litestar.handlers import BaseRouteHandler
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import SwaggerRenderPlugin
 from litestar.openapi.spec import Components, SecurityScheme
@@ -27,6 +30,12 @@ MAX_BODY_BYTES = 1024 * 1024
 API_DESCRIPTION = """\
 Accounts with JWT sessions and per-user tasks. Every route also answers under the unversioned
 prefix `/api/...`. Errors are RFC 9457 problem details (`application/problem+json`)."""
+
+
+def unknown_docs_page(_: ASGIConnection[Any, Any, Any, Any], handler: BaseRouteHandler) -> None:
+    """Litestar answers unknown ``/docs/...`` paths with an HTML page; ours is a problem."""
+    if handler.handler_name == "handle_schema_path_not_found":
+        raise NotFoundException()
 
 
 def _pool_reading(engine: AsyncEngine) -> dict[str, int]:
@@ -79,6 +88,9 @@ def build_litestar(container: AsyncContainer, settings: Settings) -> Litestar:
             description=API_DESCRIPTION,
             path="/docs",
             render_plugins=[SwaggerRenderPlugin(path="/")],
+            openapi_router=Router(
+                "/docs", route_handlers=[], guards=[unknown_docs_page], include_in_schema=False
+            ),
             components=Components(
                 security_schemes={
                     "bearer": SecurityScheme(type="http", scheme="bearer", bearer_format="JWT")

@@ -23,14 +23,23 @@ async def _resolve(connection: Connection, dependency: type[Any]) -> Any:
     return await connection.state.dishka_container.get(dependency)
 
 
+def _is_options(connection: Connection) -> bool:
+    """OPTIONS describes a resource and needs no token."""
+    return connection.scope.get("method") == "OPTIONS"
+
+
 async def authenticated(connection: Connection, _: BaseRouteHandler) -> None:
     """401 before anything about the request body is looked at."""
+    if _is_options(connection):
+        return
     identity: IdentityProvider = await _resolve(connection, IdentityProvider)
     await identity.current()
 
 
 async def own_account(connection: Connection, _: BaseRouteHandler) -> None:
     """``/api/{user_id}/tasks``: the caller's own id, else 403 (404 for a malformed id)."""
+    if _is_options(connection):
+        return
     try:
         user_id = UUID(connection.path_params["user_id"])
     except (KeyError, ValueError):

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import uuid
+
 import httpx
 
 PROBLEM = "application/problem+json"
@@ -241,3 +243,14 @@ async def test_hostile_bodies_never_cause_a_500(client: httpx.AsyncClient) -> No
         assert login.status_code in (400, 401, 422), login.text
         register = await client.post("/api/auth/register", content=hostile, headers=json_headers)
         assert register.status_code in (400, 422), register.text
+
+
+async def test_unknown_docs_pages_are_problems_too(client: httpx.AsyncClient) -> None:
+    assert_problem(await client.get("/docs/nope"), 404)
+    assert (await client.get("/docs/openapi.json")).status_code == 200
+
+
+async def test_options_needs_no_token(client: httpx.AsyncClient) -> None:
+    for path in ("/api/tasks", "/api/tasks/abc", f"/api/{uuid.uuid4()}/tasks"):
+        response = await client.options(path)
+        assert response.status_code == 204, (path, response.text)
