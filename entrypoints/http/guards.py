@@ -50,8 +50,10 @@ async def own_account(connection: Connection, _: BaseRouteHandler) -> None:
 
 
 async def json_body_required(connection: Connection, _: BaseRouteHandler) -> None:
-    check_media_type(connection)
+    """A missing body is 415 without a JSON media type, else 400; a present one is checked
+    when it is decoded (``JsonBody``)."""
     if not await connection.body():  # type: ignore[attr-defined]
+        check_media_type(connection)
         raise malformed_body("A JSON body is required.")
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import socket
@@ -117,27 +118,30 @@ def interrupt(server: subprocess.Popen[str]) -> None:
     server.wait(timeout=60)
 
 
+@contextlib.contextmanager
+def serving(env: dict[str, str]) -> Iterator[tuple[str, subprocess.Popen[str]]]:
+    """`todo serve` until the block ends, then Ctrl-C; yields its base URL and process."""
+    server = start_server(env)
+    base = f"http://127.0.0.1:{env['PORT']}"
+    try:
+        wait_ready(base, server)
+        yield base, server
+    finally:
+        interrupt(server)
+
+
 @pytest.mark.slow
 def test_serve_with_embedded_postgres_keeps_data_and_leaves_nothing_behind(
     launcher_env: dict[str, str],
 ) -> None:
-    base = f"http://127.0.0.1:{launcher_env['PORT']}"
     data_dir = Path(launcher_env["TODO_DATA_DIR"])
     account = {"email": "launcher@example.com", "password": PASSWORD}
 
-    server = start_server(launcher_env)
-    try:
-        wait_ready(base, server)
+    with serving(launcher_env) as (base, _):
         assert httpx.post(f"{base}/api/auth/register", json=account).status_code == 201
-    finally:
-        interrupt(server)
     assert not embedded_servers(data_dir)
 
-    server = start_server(launcher_env)
-    try:
-        wait_ready(base, server)
+    with serving(launcher_env) as (base, server):
         assert httpx.post(f"{base}/api/auth/login", json=account).status_code == 200
-    finally:
-        interrupt(server)
     assert server.returncode in (0, -signal.SIGINT)
     assert not embedded_servers(data_dir)

@@ -10,7 +10,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.integration.test_cli import free_port, interrupt, start_server, wait_ready
+from tests.integration.test_cli import free_port, serving
 
 pytestmark = pytest.mark.slow
 
@@ -26,10 +26,7 @@ def test_schemathesis_finds_no_server_error(database_url: str) -> None:
         "AUTH_RATE_LIMIT": "1000000/minute",
         "LOG_LEVEL": "WARNING",
     }
-    base = f"http://127.0.0.1:{port}"
-    server = start_server(env)
-    try:
-        wait_ready(base, server)
+    with serving(env) as (base, server):
         account = {"email": "fuzzer@example.com", "password": "fuzzing all the things"}
         token = httpx.post(f"{base}/api/auth/register", json=account).json()["access_token"]
         schemathesis = Path(sys.executable).with_name("schemathesis")
@@ -50,8 +47,6 @@ def test_schemathesis_finds_no_server_error(database_url: str) -> None:
             timeout=600,
             check=False,
         )
-    finally:
-        interrupt(server)
     output = server.stdout.read() if server.stdout else ""
     assert result.returncode == 0, result.stdout[-4000:]
     assert "unhandled error" not in output
