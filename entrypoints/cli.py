@@ -62,6 +62,7 @@ def check(settings: Settings) -> int:
 
 
 def serve(settings: Settings) -> None:
+    settings.signing_secret()  # a development secret is made here, before any worker starts
     storage: str = settings.todo_storage
     if storage == "postgres":
         url = _database_url(settings)

@@ -92,10 +92,14 @@ class Settings(msgspec.Struct, kw_only=True, frozen=True):
         if self.app_env == "test":
             return secrets.token_bytes(32)
         path = Path(self.data_dir) / "auth-secret"
-        if not path.exists():
-            path.parent.mkdir(parents=True, exist_ok=True)
-            path.write_text(secrets.token_urlsafe(48))
-            path.chmod(0o600)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        try:  # created exactly once, even when several workers start together
+            descriptor = os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600)
+        except FileExistsError:
+            pass
+        else:
+            with os.fdopen(descriptor, "w") as file:
+                file.write(secrets.token_urlsafe(48))
         log.warning("BETTER_AUTH_SECRET is not set; using a generated development secret")
         return path.read_text().strip().encode()
 
