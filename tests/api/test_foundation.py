@@ -169,6 +169,8 @@ async def test_cors_echoes_allowed_origins_only(client: httpx.AsyncClient) -> No
 
 async def test_health_and_readiness(client: httpx.AsyncClient) -> None:
     assert (await client.get("/health")).json() == {"status": "ok"}
+    probe = await client.head("/health")
+    assert (probe.status_code, probe.content) == (200, b"")
     ready = await client.get("/health/ready")
     assert ready.status_code == 200, ready.text
 

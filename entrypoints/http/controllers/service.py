@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from litestar import Controller, MediaType, Request, Response, get
+from litestar import Controller, MediaType, Request, Response, get, head
 
 from entrypoints.http.metrics import HttpMetrics
 from entrypoints.http.problems import HttpProblem, problem_response
@@ -19,6 +19,10 @@ class ServiceController(Controller):
     @get("/health", summary="The process is up")
     async def health(self) -> Health:
         return Health(status="ok")
+
+    @head("/health", include_in_schema=False)
+    async def health_head(self) -> None:
+        """For load balancers that probe with HEAD."""
 
     @get("/health/ready", summary="The database answers and its schema is current")
     async def ready(self, request: Request[Any, Any, Any]) -> Response[Any]:
