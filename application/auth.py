@@ -78,8 +78,6 @@ class SessionStarter:
             expires_at=now + self.policy.refresh_lifetime,
         )
         refresh_token, refresh_hash = new_refresh_token()
-        # Each login clears the user's dead sessions, so the table grows with live ones only.
-        await self.sessions.prune(user.id, now)
         await self.sessions.start(session, refresh_hash)
         return token_pair(self.tokens, user, session, refresh_token, now)
 
@@ -128,6 +126,7 @@ class RegisterUser:
             password_hash=await self.hasher.hash(password),
             created_at=self.clock.now(),
         )
+        await self.uow.begin()  # the account and its first session, or neither
         await self.users.add(user)
         pair = await self.start_session(user)
         await self.uow.commit()
@@ -140,7 +139,6 @@ class LogIn:
     hasher: PasswordHasher
     failures: AttemptLimiter
     start_session: SessionStarter
-    uow: UnitOfWork
 
     async def __call__(self, command: Credentials) -> TokenPair:
         key = email_key(command.email)
@@ -160,9 +158,7 @@ class LogIn:
         await self.failures.reset(key)
         if self.hasher.needs_rehash(user.password_hash):
             await self.users.set_password_hash(user.id, await self.hasher.hash(password))
-        pair = await self.start_session(user)
-        await self.uow.commit()
-        return pair
+        return await self.start_session(user)
 
 
 @dataclass(frozen=True, slots=True)
@@ -171,13 +167,11 @@ class RefreshSession:
     sessions: SessionRepository
     tokens: TokenIssuer
     clock: Clock
-    uow: UnitOfWork
 
     async def __call__(self, refresh_token: str) -> TokenPair:
         now = self.clock.now()
         new_token, new_hash = new_refresh_token()
         outcome = await self.sessions.rotate(hash_refresh_token(refresh_token), new_hash, now)
-        await self.uow.commit()
         if isinstance(outcome, Reused):
             security_log.warning(
                 "refresh token reused; session revoked",
@@ -196,26 +190,20 @@ class RefreshSession:
 class LogOut:
     identity: IdentityProvider
     sessions: SessionRepository
-    clock: Clock
-    uow: UnitOfWork
 
     async def __call__(self) -> None:
-        caller = await self.identity.current()
-        await self.sessions.revoke(caller.session_id, self.clock.now())
-        await self.uow.commit()
+        if not await self.sessions.revoke(await self.identity.current()):
+            raise InvalidToken()
 
 
 @dataclass(frozen=True, slots=True)
 class LogOutEverywhere:
     identity: IdentityProvider
     sessions: SessionRepository
-    clock: Clock
-    uow: UnitOfWork
 
     async def __call__(self) -> None:
-        caller = await self.identity.current()
-        await self.sessions.revoke_all(caller.user_id, self.clock.now())
-        await self.uow.commit()
+        if not await self.sessions.revoke_all(await self.identity.current()):
+            raise InvalidToken()
 
 
 @dataclass(frozen=True, slots=True)
@@ -224,8 +212,7 @@ class GetCurrentUser:
     users: UserRepository
 
     async def __call__(self) -> User:
-        caller = await self.identity.current()
-        user = await self.users.get(caller.user_id)
+        user = await self.users.current(await self.identity.current())
         if user is None:
             raise InvalidToken()
         return user

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import enum
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
@@ -20,7 +21,21 @@ class IdGenerator(Protocol):
 
 
 class UnitOfWork(Protocol):
+    """One statement commits itself; a use case that writes several brackets them with
+    ``begin()`` and ``commit()``, and whatever is not committed is rolled back."""
+
+    async def begin(self) -> None: ...
+
     async def commit(self) -> None: ...
+
+
+@dataclass(frozen=True, slots=True)
+class AccessClaims:
+    """The caller, as a valid access token names it. Whether its session is still live is a
+    condition of each statement that acts for the caller, not a separate look-up."""
+
+    user_id: UUID
+    session_id: UUID
 
 
 class UserRepository(Protocol):
@@ -30,6 +45,9 @@ class UserRepository(Protocol):
     async def by_email(self, email: str) -> User | None: ...
 
     async def get(self, user_id: UUID) -> User | None: ...
+
+    async def current(self, caller: AccessClaims) -> User | None:
+        """The caller's account, only while the caller's session is live."""
 
     async def set_password_hash(self, user_id: UUID, password_hash: str) -> None: ...
 
@@ -55,26 +73,38 @@ class SessionRepository(Protocol):
     ) -> Rotated | Reused | None:
         """Swap a live refresh token for a new one atomically; ``None`` if unknown or expired."""
 
-    async def is_active(self, session_id: UUID, user_id: UUID, now: datetime) -> bool: ...
+    async def is_active(self, caller: AccessClaims) -> bool: ...
 
-    async def revoke(self, session_id: UUID, now: datetime) -> None: ...
+    async def revoke(self, caller: AccessClaims) -> bool:
+        """End the caller's session; ``False`` if it had ended already."""
 
-    async def revoke_all(self, user_id: UUID, now: datetime) -> None: ...
+    async def revoke_all(self, caller: AccessClaims) -> bool:
+        """End every session of the caller's user; ``False`` if the caller's had ended."""
 
     async def prune(self, user_id: UUID, now: datetime) -> None:
         """Forget the user's expired and revoked sessions, with their refresh tokens."""
 
 
+class Absence(enum.Enum):
+    """Why a statement on one task matched nothing."""
+
+    SESSION_ENDED = "session ended"
+    NO_TASK = "no such task of the caller's"
+    STALE_VERSION = "the task has another version"
+
+
 class TaskRepository(Protocol):
-    """Every call names the owner, so "not yours" and "not there" are one answer."""
+    """Every call acts for a caller: on the caller's tasks only, and only while the caller's
+    session is live — both are conditions of the one statement each call runs."""
 
-    async def add(self, task: Task) -> None: ...
+    async def add(self, caller: AccessClaims, task: Task) -> bool:
+        """``False`` (nothing written) when the caller's session has ended."""
 
-    async def get(self, owner_id: UUID, task_id: UUID) -> Task | None: ...
+    async def get(self, caller: AccessClaims, task_id: UUID) -> Task | None: ...
 
     async def update(
         self,
-        owner_id: UUID,
+        caller: AccessClaims,
         task_id: UUID,
         changes: TaskChanges,
         *,
@@ -85,17 +115,20 @@ class TaskRepository(Protocol):
         """Apply ``changes`` in one atomic step; ``None`` when nothing matched."""
 
     async def delete(
-        self, owner_id: UUID, task_id: UUID, *, expected_versions: frozenset[int] | None
+        self, caller: AccessClaims, task_id: UUID, *, expected_versions: frozenset[int] | None
     ) -> bool: ...
 
-    async def delete_completed(self, owner_id: UUID) -> int: ...
-
-    async def exists(self, owner_id: UUID, task_id: UUID) -> bool: ...
+    async def delete_completed(self, caller: AccessClaims) -> int | None:
+        """How many were deleted; ``None`` when the caller's session has ended."""
 
     async def page(
-        self, owner_id: UUID, query: TaskQuery, after: Position | None, limit: int
-    ) -> tuple[list[Task], int]:
-        """Up to ``limit`` tasks after ``after`` in the query's order, and the count matching it."""
+        self, caller: AccessClaims, query: TaskQuery, after: Position | None, limit: int
+    ) -> tuple[list[Task], int] | None:
+        """Up to ``limit`` tasks after ``after`` in the query's order, and the count matching
+        it; ``None`` when the caller's session has ended."""
+
+    async def absence(self, caller: AccessClaims, task_id: UUID) -> Absence:
+        """After a call on ``task_id`` matched nothing: why."""
 
 
 class PasswordHasher(Protocol):
@@ -111,12 +144,6 @@ class PasswordHasher(Protocol):
 
 class PasswordBlocklist(Protocol):
     def __contains__(self, password: str) -> bool: ...
-
-
-@dataclass(frozen=True, slots=True)
-class AccessClaims:
-    user_id: UUID
-    session_id: UUID
 
 
 class TokenIssuer(Protocol):
@@ -146,4 +173,4 @@ class IdentityProvider(Protocol):
     """The authenticated caller of the current request."""
 
     async def current(self) -> AccessClaims:
-        """Raises ``InvalidToken`` when the request carries no valid, live session."""
+        """Raises ``InvalidToken`` when the request carries no valid access token."""

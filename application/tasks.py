@@ -1,4 +1,7 @@
-"""Task use cases: each acts for the authenticated caller, on the caller's tasks only."""
+"""Task use cases: each acts for the authenticated caller, on the caller's tasks only.
+
+Each is one statement (the repository puts the owner and the live session in it); a second
+look is taken only when that statement matched nothing, to answer 401, 404 or 412."""
 
 from __future__ import annotations
 
@@ -8,13 +11,14 @@ from uuid import UUID
 from application.cursors import decode_cursor, encode_cursor
 from application.dto import Completion, TaskListing, TaskPage, TaskWrite
 from application.ports import (
+    Absence,
+    AccessClaims,
     Clock,
     IdentityProvider,
     IdGenerator,
     TaskRepository,
-    UnitOfWork,
 )
-from domain.errors import TaskNotFound, VersionMismatch
+from domain.errors import InvalidToken, TaskNotFound, VersionMismatch
 from domain.tasks import (
     KEEP,
     Position,
@@ -32,7 +36,6 @@ class CreateTask:
     tasks: TaskRepository
     ids: IdGenerator
     clock: Clock
-    uow: UnitOfWork
 
     async def __call__(self, changes: TaskChanges) -> Task:
         caller = await self.identity.current()
@@ -42,8 +45,8 @@ class CreateTask:
             clean_changes(changes, creating=True),
             self.clock.now(),
         )
-        await self.tasks.add(task)
-        await self.uow.commit()
+        if not await self.tasks.add(caller, task):
+            raise InvalidToken()
         return task
 
 
@@ -54,9 +57,9 @@ class GetTask:
 
     async def __call__(self, task_id: UUID) -> Task:
         caller = await self.identity.current()
-        task = await self.tasks.get(caller.user_id, task_id)
+        task = await self.tasks.get(caller, task_id)
         if task is None:
-            raise TaskNotFound()
+            raise await _why_missing(self.tasks, caller, task_id)
         return task
 
 
@@ -69,7 +72,10 @@ class ListTasks:
         caller = await self.identity.current()
         query = listing.query
         after = decode_cursor(query, listing.cursor) if listing.cursor else None
-        tasks, total = await self.tasks.page(caller.user_id, query, after, listing.limit + 1)
+        found = await self.tasks.page(caller, query, after, listing.limit + 1)
+        if found is None:
+            raise InvalidToken()
+        tasks, total = found
         next_cursor = None
         if len(tasks) > listing.limit:
             tasks = tasks[: listing.limit]
@@ -80,11 +86,16 @@ class ListTasks:
         return TaskPage(tasks, total, next_cursor)
 
 
-async def _missing_or_stale(tasks: TaskRepository, owner_id: UUID, task_id: UUID) -> Exception:
-    """After a conditional write matched nothing, tell a stale version from a missing task."""
-    if await tasks.exists(owner_id, task_id):
-        return VersionMismatch()
-    return TaskNotFound()
+_ABSENCE_ERRORS: dict[Absence, type[Exception]] = {
+    Absence.SESSION_ENDED: InvalidToken,
+    Absence.NO_TASK: TaskNotFound,
+    Absence.STALE_VERSION: VersionMismatch,
+}
+
+
+async def _why_missing(tasks: TaskRepository, caller: AccessClaims, task_id: UUID) -> Exception:
+    """After a statement on a task matched nothing: 401, 404 or 412, with one more look."""
+    return _ABSENCE_ERRORS[await tasks.absence(caller, task_id)]()
 
 
 @dataclass(frozen=True, slots=True)
@@ -92,21 +103,19 @@ class UpdateTask:
     identity: IdentityProvider
     tasks: TaskRepository
     clock: Clock
-    uow: UnitOfWork
 
     async def __call__(self, write: TaskWrite) -> Task:
         caller = await self.identity.current()
         changes = clean_changes(write.changes)
         task = await self.tasks.update(
-            caller.user_id,
+            caller,
             write.task_id,
             changes,
             expected_versions=write.expected_versions,
             now=self.clock.now(),
         )
         if task is None:
-            raise await _missing_or_stale(self.tasks, caller.user_id, write.task_id)
-        await self.uow.commit()
+            raise await _why_missing(self.tasks, caller, write.task_id)
         return task
 
 
@@ -117,7 +126,6 @@ class CompleteTask:
     identity: IdentityProvider
     tasks: TaskRepository
     clock: Clock
-    uow: UnitOfWork
 
     async def __call__(self, completion: Completion) -> Task:
         caller = await self.identity.current()
@@ -126,7 +134,7 @@ class CompleteTask:
             completed=KEEP if completion.completed is None else completion.completed
         )
         task = await self.tasks.update(
-            caller.user_id,
+            caller,
             completion.task_id,
             changes,
             expected_versions=completion.expected_versions,
@@ -134,8 +142,7 @@ class CompleteTask:
             toggle_completed=toggle,
         )
         if task is None:
-            raise await _missing_or_stale(self.tasks, caller.user_id, completion.task_id)
-        await self.uow.commit()
+            raise await _why_missing(self.tasks, caller, completion.task_id)
         return task
 
 
@@ -143,27 +150,23 @@ class CompleteTask:
 class DeleteTask:
     identity: IdentityProvider
     tasks: TaskRepository
-    uow: UnitOfWork
 
     async def __call__(
         self, task_id: UUID, expected_versions: frozenset[int] | None = None
     ) -> None:
         caller = await self.identity.current()
-        if not await self.tasks.delete(
-            caller.user_id, task_id, expected_versions=expected_versions
-        ):
-            raise await _missing_or_stale(self.tasks, caller.user_id, task_id)
-        await self.uow.commit()
+        if not await self.tasks.delete(caller, task_id, expected_versions=expected_versions):
+            raise await _why_missing(self.tasks, caller, task_id)
 
 
 @dataclass(frozen=True, slots=True)
 class ClearCompletedTasks:
     identity: IdentityProvider
     tasks: TaskRepository
-    uow: UnitOfWork
 
     async def __call__(self) -> int:
         caller = await self.identity.current()
-        deleted = await self.tasks.delete_completed(caller.user_id)
-        await self.uow.commit()
+        deleted = await self.tasks.delete_completed(caller)
+        if deleted is None:
+            raise InvalidToken()
         return deleted

@@ -1,4 +1,8 @@
-"""`python -m bench [--quick] [--concurrency N] [--seconds S] [--requests N]`."""
+"""`python -m bench [--quick] [--seconds S] [--connections N]`: the project against its floor.
+
+Both servers serve one migrated database. Each scenario is driven by wrk at N connections,
+alternately against the floor and the project (A B A B), and reported as a ratio to the floor.
+"""
 
 from __future__ import annotations
 
@@ -10,146 +14,124 @@ import platform
 import sys
 import tempfile
 import time
-from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import httpx
 
-from bench.load import Budget, Measurement, drive
-from bench.report import table, with_ratios, write_json
-from bench.scenarios import Workload, prepare, scenarios
+from bench.report import Row, table, write_json
+from bench.scenarios import lua_plans, prepare
 from bench.servers import Server, migrated_database, running_server
+from bench.wrk import Run, run_wrk
 
 RESULTS = Path(__file__).resolve().parent / "results.json"
-STORAGES = ("postgres", "memory")
 
 
-@dataclass(frozen=True)
-class Outcome:
-    warmup: list[Measurement]
-    measured: list[Measurement]
-    rss: dict[str, dict[str, int]]
-
-
-@dataclass(frozen=True)
-class Plan:
-    measure: Budget
-    warmup: Budget
-    reader_tasks: int
-    writer_tasks: int
-
-
-def parse_plan(argv: list[str] | None) -> tuple[Plan, bool]:
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
-    parser.add_argument("--quick", action="store_true", help="a few hundred requests: a smoke test")
-    parser.add_argument("--concurrency", type=int, default=16, help="requests in flight (16)")
-    parser.add_argument("--seconds", type=float, help="time cap per scenario (7, quick 2)")
-    parser.add_argument("--requests", type=int, help="request cap per scenario (5000, quick 20)")
+    parser.add_argument("--quick", action="store_true", help="one short round: a smoke test")
+    parser.add_argument("--seconds", type=float, help="seconds per run (5; quick 1)")
+    parser.add_argument("--connections", type=int, default=50, help="wrk connections (50)")
+    parser.add_argument("--only", nargs="*", help="run only these scenarios")
     args = parser.parse_args(argv)
-    if args.concurrency < 1:
-        parser.error("--concurrency must be at least 1")
-    width = args.concurrency
-    if args.quick:
-        plan = Plan(
-            measure=Budget(args.requests or 20, args.seconds or 2.0, width),
-            warmup=Budget(3, 1.0, width),
-            reader_tasks=50,
-            writer_tasks=10,
-        )
-    else:
-        plan = Plan(
-            measure=Budget(args.requests or 5000, args.seconds or 7.0, width),
-            warmup=Budget(200, 1.0, width),
-            reader_tasks=500,
-            writer_tasks=200,
-        )
-    return plan, args.quick
+    args.seconds = args.seconds or (1.0 if args.quick else 5.0)
+    args.rounds = 1 if args.quick else 2
+    return args
 
 
-def _client(server: Server, width: int) -> httpx.AsyncClient:
-    return httpx.AsyncClient(
-        base_url=server.base_url,
-        limits=httpx.Limits(max_connections=width, max_keepalive_connections=width),
-        timeout=60,
-        trust_env=False,  # never through a proxy: the load stays on 127.0.0.1
-    )
+async def _seed(server: Server, quick: bool) -> dict[str, tuple[str, str]]:
+    async with httpx.AsyncClient(base_url=server.base_url, timeout=60, trust_env=False) as client:
+        workload = await prepare(client, 60 if quick else 500, 60 if quick else 200)
+    return lua_plans(workload)
 
 
-async def run(servers: list[Server], plan: Plan) -> Outcome:
-    width = plan.measure.concurrency
-    async with contextlib.AsyncExitStack() as stack:
-        clients = [await stack.enter_async_context(_client(s, width)) for s in servers]
-        rss = {s.storage: {"start": s.rss_bytes()} for s in servers}
-        print("seeding ...", flush=True)
-        loads: list[Workload] = await asyncio.gather(
-            *(prepare(c, plan.reader_tasks, plan.writer_tasks, width) for c in clients)
-        )
-        plays = [scenarios(w) for w in loads]
-        warmups = [
-            await drive(client, send, plan.warmup, Measurement(name, server.storage))
-            for server, client, play in zip(servers, clients, plays, strict=True)
-            for name, send in play.items()
-        ]
-        for s in servers:
-            rss[s.storage]["after_warmup"] = s.rss_bytes()
-        measured = []
-        for k, name in enumerate(plays[0]):
-            order = list(zip(servers, clients, plays, strict=True))
-            for server, client, play in order if k % 2 == 0 else reversed(order):
-                server_cpu, database_cpu = server.cpu_seconds(), server.database_cpu_seconds()
-                m = await drive(client, play[name], plan.measure, Measurement(name, server.storage))
-                m.cpu_seconds["server"] = server.cpu_seconds() - server_cpu
-                m.cpu_seconds["database"] = server.database_cpu_seconds() - database_cpu
-                measured.append(m)
+def measure(servers: list[Server], args: argparse.Namespace, scripts: Path) -> list[Run]:
+    runs: list[Run] = []
+    project = next(s for s in servers if s.name == "project")
+    plans = asyncio.run(_seed(project, args.quick))  # through the project's own API
+    for scenario, (_, lua) in plans.items():
+        if args.only and scenario not in args.only:
+            continue
+        script = scripts / f"{scenario}.lua"
+        script.write_text(lua)
+        for server in servers:  # warm both: statement caches, pools, allocator
+            run_wrk(
+                server.base_url,
+                script,
+                connections=args.connections,
+                seconds=1,
+                rss=server.rss_bytes,
+                scenario=scenario,
+                server=server.name,
+            )
+        for _ in range(args.rounds):
+            for server in servers:
+                run = run_wrk(
+                    server.base_url,
+                    script,
+                    connections=args.connections,
+                    seconds=args.seconds,
+                    rss=server.rss_bytes,
+                    scenario=scenario,
+                    server=server.name,
+                )
+                runs.append(run)
                 print(
-                    f"  {name:<9} {server.storage:<8} {m.requests:>6} req {m.rps:8.1f} req/s",
+                    f"  {scenario:<9} {server.name:<8} {run.rps:8.1f} req/s  "
+                    f"p99 {run.p99_ms:7.1f} ms  errors {run.non_2xx + run.socket_errors}",
                     flush=True,
                 )
-        for s in servers:
-            rss[s.storage]["end"] = s.rss_bytes()
-    names = list(plays[0])
-    measured.sort(key=lambda m: (names.index(m.scenario), STORAGES.index(m.storage)))
-    return Outcome(warmups, measured, rss)
+    return runs
 
 
 def main(argv: list[str] | None = None) -> int:
-    plan, quick = parse_plan(argv)
+    args = parse_args(argv)
     started = time.time()
-    with tempfile.TemporaryDirectory(prefix="todo-bench-") as logs, contextlib.ExitStack() as stack:
-        print("starting PostgreSQL and the servers ...", flush=True)
+    with (
+        tempfile.TemporaryDirectory(prefix="todo-bench-") as work,
+        contextlib.ExitStack() as stack,
+    ):
+        print("starting PostgreSQL, the project and the floor ...", flush=True)
         database_url = stack.enter_context(migrated_database())
         servers = [
-            stack.enter_context(
-                running_server(storage, database_url if storage == "postgres" else None, Path(logs))
-            )
-            for storage in STORAGES
+            stack.enter_context(running_server(name, database_url, Path(work)))
+            for name in ("floor", "project")
         ]
+        rss_start = {s.name: s.rss_bytes() for s in servers}
         try:
-            outcome = asyncio.run(run(servers, plan))
+            runs = measure(servers, args, Path(work))
         except Exception:
             for server in servers:
-                print(f"--- {server.storage} server log ---\n{server.log_tail()}", file=sys.stderr)
+                print(f"--- {server.name} log ---\n{server.log_tail()}", file=sys.stderr)
             raise
-    rows = with_ratios(outcome.measured)
+        rss_end = {s.name: s.rss_bytes() for s in servers}
+    rows = Row.combine(runs)
     print()
-    print(table(rows, outcome.rss))
+    print(table(rows, rss_start, rss_end, args.connections))
     write_json(
         RESULTS,
         {
             "started_at": started,
             "wall_seconds": round(time.time() - started, 1),
-            "quick": quick,
-            "plan": asdict(plan),
-            "machine": {"cpus": os.cpu_count(), "python": platform.python_version()},
-            "rss_bytes": outcome.rss,
-            "warmup": [m.as_dict() for m in outcome.warmup],
-            "results": rows,
+            "connections": args.connections,
+            "seconds_per_run": args.seconds,
+            "rounds": args.rounds,
+            "machine": {
+                "cpus": os.cpu_count(),
+                "python": platform.python_version(),
+                "platform": platform.platform(),
+            },
+            "rss_bytes": {"start": rss_start, "end": rss_end},
+            "runs": [vars(r) for r in runs],
+            "rows": [r.as_dict() for r in rows],
         },
     )
     print(f"\nraw results: {RESULTS}")
-    failed = [m for m in [*outcome.warmup, *outcome.measured] if m.errors]
-    for m in failed:
-        print(f"ERRORS {m.scenario}/{m.storage}: {m.errors} {m.error_samples}", file=sys.stderr)
+    failed = [r for r in runs if r.socket_errors or r.non_2xx]
+    for r in failed:
+        print(
+            f"ERRORS {r.scenario}/{r.server}: {r.non_2xx} non-2xx, {r.socket_errors} socket",
+            file=sys.stderr,
+        )
     return 1 if failed else 0
 
 

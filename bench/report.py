@@ -1,66 +1,80 @@
-"""The table on the terminal and the raw results on disk, with same-run ratios."""
+"""The table on the terminal and the raw results on disk: each scenario as a ratio to the floor."""
 
 from __future__ import annotations
 
 import json
 from collections.abc import Sequence
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-from bench.load import Measurement
+from bench.wrk import Run
 
-BASELINE = "health"
 MIB = 1024 * 1024
 
 
-def _ratio(numerator: float, denominator: float) -> float | None:
-    return round(numerator / denominator, 3) if denominator else None
+@dataclass(frozen=True)
+class Row:
+    """One scenario on one server, over all its rounds."""
+
+    scenario: str
+    server: str
+    rps: float
+    p50_ms: float
+    p99_ms: float
+    errors: int
+    peak_rss_mib: float
+
+    @classmethod
+    def combine(cls, runs: Sequence[Run]) -> list[Row]:
+        keys = list(dict.fromkeys((r.scenario, r.server) for r in runs))
+        rows = []
+        for scenario, server in keys:
+            mine = [r for r in runs if (r.scenario, r.server) == (scenario, server)]
+            seconds = sum(r.seconds for r in mine)
+            rows.append(
+                cls(
+                    scenario=scenario,
+                    server=server,
+                    rps=sum(r.requests for r in mine) / seconds if seconds else 0.0,
+                    p50_ms=sum(r.p50_ms for r in mine) / len(mine),
+                    p99_ms=sum(r.p99_ms for r in mine) / len(mine),
+                    errors=sum(r.non_2xx + r.socket_errors for r in mine),
+                    peak_rss_mib=max(r.peak_rss_mib for r in mine),
+                )
+            )
+        return rows
+
+    def as_dict(self) -> dict[str, Any]:
+        return {k: round(v, 2) if isinstance(v, float) else v for k, v in asdict(self).items()}
 
 
-def with_ratios(measurements: Sequence[Measurement]) -> list[dict[str, Any]]:
-    """Each row as a dict, plus throughput against its server's /health and pg against memory."""
-    by_key = {(m.scenario, m.storage): m for m in measurements}
-    rows = []
-    for m in measurements:
-        row = m.as_dict()
-        baseline = by_key.get((BASELINE, m.storage))
-        row["rps_vs_health"] = _ratio(m.rps, baseline.rps) if baseline else None
-        memory = by_key.get((m.scenario, "memory"))
-        if m.storage == "postgres" and memory:
-            row["pg_vs_memory_rps"] = _ratio(m.rps, memory.rps)
-            row["pg_vs_memory_p50"] = _ratio(m.percentile(50), memory.percentile(50))
-        rows.append(row)
-    return rows
+def _ratio(numerator: float, denominator: float) -> str:
+    return f"{numerator / denominator:.2f}" if denominator else "-"
 
 
-def _fmt(value: float | None, spec: str = ".2f") -> str:
-    return "-" if value is None else format(value, spec)
-
-
-def _cpu(ms: dict[str, float]) -> str:
-    return "/".join(f"{ms.get(part, 0.0):.1f}" for part in ("server", "client", "database"))
-
-
-def table(rows: Sequence[dict[str, Any]], rss: dict[str, dict[str, int]]) -> str:
+def table(
+    rows: Sequence[Row], rss_start: dict[str, int], rss_end: dict[str, int], connections: int
+) -> str:
+    floor = {r.scenario: r for r in rows if r.server == "floor"}
     head = (
-        f"{'scenario':<9} {'storage':<8} {'n':>6} {'req/s':>8} {'p50 ms':>7} {'p95 ms':>7} "
-        f"{'p99 ms':>7} {'err':>4} {'cpu ms/req s/c/db':>18} {'x health':>8} {'pg/mem req/s':>12} "
-        f"{'pg/mem p50':>10}"
+        f"{'scenario':<9} {'server':<8} {'req/s':>8} {'p50 ms':>7} {'p99 ms':>7} {'errors':>6} "
+        f"{'peak RSS MiB':>12} {'req/s ÷ floor':>13} {'p99 ÷ floor':>11}"
     )
-    lines = [head, "-" * len(head)]
+    lines = [f"wrk -t1 -c{connections}, one worker each", head, "-" * len(head)]
     for r in rows:
+        base = floor.get(r.scenario)
+        rps_ratio = _ratio(r.rps, base.rps) if base and r.server != "floor" else ""
+        p99_ratio = _ratio(r.p99_ms, base.p99_ms) if base and r.server != "floor" else ""
         lines.append(
-            f"{r['scenario']:<9} {r['storage']:<8} {r['requests']:>6} {r['rps']:>8.1f} "
-            f"{r['p50_ms']:>7.1f} {r['p95_ms']:>7.1f} {r['p99_ms']:>7.1f} {r['errors']:>4} "
-            f"{_cpu(r['cpu_ms_per_request']):>18} {_fmt(r['rps_vs_health']):>8} "
-            f"{_fmt(r.get('pg_vs_memory_rps')):>12} {_fmt(r.get('pg_vs_memory_p50')):>10}"
+            f"{r.scenario:<9} {r.server:<8} {r.rps:>8.1f} {r.p50_ms:>7.1f} {r.p99_ms:>7.1f} "
+            f"{r.errors:>6} {r.peak_rss_mib:>12.1f} {rps_ratio:>13} {p99_ratio:>11}"
         )
-    lines.append("cpu ms/req: server process / load generator / PostgreSQL backends (if local)")
     lines.append("")
-    for storage, sizes in rss.items():
+    for name, start in rss_start.items():
         lines.append(
-            f"server RSS {storage:<8}: {sizes['start'] / MIB:6.1f} MiB at start, "
-            f"{sizes['after_warmup'] / MIB:6.1f} after warm-up, {sizes['end'] / MIB:6.1f} at end"
+            f"RSS {name:<8}: {start / MIB:6.1f} MiB at start, "
+            f"{rss_end[name] / MIB:6.1f} MiB at end"
         )
     return "\n".join(lines)
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -11,7 +12,7 @@ from typing import Any
 
 import httpx
 
-from bench.load import Send
+from bench.wrk import lua_script
 
 PASSWORD = "correct horse battery staple"  # noqa: S105 - throwaway accounts
 SUBJECTS = (
@@ -27,17 +28,18 @@ SUBJECTS = (
     "water plants",
     "book dentist",
 )
-SEARCHES = ("report", "budget", "trip", "milk", "review")
 PRIORITIES = ("low", "medium", "high")
 
 
 @dataclass(frozen=True)
 class Workload:
-    """One server's accounts: one to log in with, one with many tasks, one to write to."""
+    """The accounts a run uses: one to log in with, one with many tasks to list, one whose tasks
+    are read and edited, one that creates."""
 
     credentials: dict[str, str]
-    reader: dict[str, str]
-    writer: dict[str, str]
+    reader: str
+    writer: str
+    creator: str
     task_ids: tuple[str, ...]
 
 
@@ -54,18 +56,19 @@ def task_body(i: int) -> dict[str, Any]:
     }
 
 
-async def _register(client: httpx.AsyncClient, role: str) -> dict[str, Any]:
+async def _register(client: httpx.AsyncClient, role: str) -> tuple[str, str]:
+    """A new account's email and access token."""
     email = f"bench-{role}-{uuid.uuid4().hex[:8]}@example.com"
     response = await client.post("/api/auth/register", json={"email": email, "password": PASSWORD})
     response.raise_for_status()
-    pair: dict[str, Any] = response.json()
-    return {"email": email, "headers": {"Authorization": f"Bearer {pair['access_token']}"}}
+    return email, str(response.json()["access_token"])
 
 
 async def _create_all(
-    client: httpx.AsyncClient, headers: dict[str, str], bodies: Sequence[dict[str, Any]], width: int
+    client: httpx.AsyncClient, token: str, bodies: Sequence[dict[str, Any]], width: int
 ) -> list[str]:
     gate = asyncio.Semaphore(width)
+    headers = {"Authorization": f"Bearer {token}"}
 
     async def create(body: dict[str, Any]) -> str:
         async with gate:
@@ -77,65 +80,60 @@ async def _create_all(
 
 
 async def prepare(
-    client: httpx.AsyncClient, reader_tasks: int, writer_tasks: int, width: int
+    client: httpx.AsyncClient, reader_tasks: int, writer_tasks: int, width: int = 16
 ) -> Workload:
-    login, reader, writer = await asyncio.gather(
-        *(_register(client, role) for role in ("login", "reader", "writer"))
+    (login, _), (_, reader), (_, writer), (_, creator) = await asyncio.gather(
+        *(_register(client, role) for role in ("login", "reader", "writer", "creator"))
     )
     bodies = [task_body(i) for i in range(max(reader_tasks, writer_tasks))]
     _, ids = await asyncio.gather(
-        _create_all(client, reader["headers"], bodies[:reader_tasks], width),
-        _create_all(client, writer["headers"], bodies[:writer_tasks], width),
+        _create_all(client, reader, bodies[:reader_tasks], width),
+        _create_all(client, writer, bodies[:writer_tasks], width),
     )
     return Workload(
-        credentials={"email": login["email"], "password": PASSWORD},
-        reader=reader["headers"],
-        writer=writer["headers"],
+        credentials={"email": login, "password": PASSWORD},
+        reader=reader,
+        writer=writer,
+        creator=creator,
         task_ids=tuple(ids),
     )
 
 
-def scenarios(w: Workload) -> dict[str, Send]:
-    """Scenario name -> how its i-th request is sent, in the order they run."""
+Request = tuple[str, str, str | None]  # method, path, JSON body
 
-    async def health(client: httpx.AsyncClient, i: int) -> httpx.Response:
-        return await client.get("/health")
 
-    async def login(client: httpx.AsyncClient, i: int) -> httpx.Response:
-        return await client.post("/api/auth/login", json=w.credentials)
-
-    async def create(client: httpx.AsyncClient, i: int) -> httpx.Response:
-        return await client.post("/api/tasks", json=task_body(i), headers=w.writer)
-
-    async def read(client: httpx.AsyncClient, i: int) -> httpx.Response:
-        task_id = w.task_ids[i % len(w.task_ids)]
-        return await client.get(f"/api/tasks/{task_id}", headers=w.writer)
-
-    async def update(client: httpx.AsyncClient, i: int) -> httpx.Response:
-        task_id = w.task_ids[i % len(w.task_ids)]
-        body = {"starred": i % 2 == 0, "description": f"edited {i}"}
-        return await client.patch(f"/api/tasks/{task_id}", json=body, headers=w.writer)
-
-    async def list_page(client: httpx.AsyncClient, i: int) -> httpx.Response:
-        return await client.get("/api/tasks", params={"limit": 100}, headers=w.reader)
-
-    async def search(client: httpx.AsyncClient, i: int) -> httpx.Response:
-        params: dict[str, Any] = {
-            "limit": 20,
-            "sort": "title",
-            "q": SEARCHES[i % len(SEARCHES)],
-            "status": "pending",
-            "priority": ["medium", "high"],
-            "tag": "bench",
-        }
-        return await client.get("/api/tasks", params=params, headers=w.reader)
-
+def lua_plans(w: Workload) -> dict[str, tuple[str, str]]:
+    """Scenario -> (token, the wrk script that sends its requests)."""
     return {
-        "health": health,
-        "login": login,
-        "create": create,
-        "get": read,
-        "patch": update,
-        "list100": list_page,
-        "search20": search,
+        name: (token, lua_script(requests, token)) for name, (token, requests) in plans(w).items()
+    }
+
+
+def plans(w: Workload) -> dict[str, tuple[str, list[Request]]]:
+    """Scenario -> (the token it sends, the requests each connection cycles through)."""
+    ids = w.task_ids
+    login_body = json.dumps(w.credentials)
+    patches = [
+        json.dumps({"starred": i % 2 == 0, "description": f"edited {i}"}) for i in range(len(ids))
+    ]
+    spa: list[Request] = []
+    for i, task_id in enumerate(ids[:50]):
+        spa += [
+            ("GET", "/api/tasks?limit=50", None),
+            ("GET", f"/api/tasks/{task_id}", None),
+            ("PATCH", f"/api/tasks/{task_id}", patches[i]),
+            ("PATCH", f"/api/tasks/{task_id}/complete", None),
+            ("POST", "/api/tasks", json.dumps(task_body(i))),
+        ]
+    return {
+        "list50": (w.reader, [("GET", "/api/tasks?limit=50", None)]),
+        "get": (w.writer, [("GET", f"/api/tasks/{t}", None) for t in ids]),
+        "create": (
+            w.creator,
+            [("POST", "/api/tasks", json.dumps(task_body(i))) for i in range(50)],
+        ),
+        "patch": (w.writer, [("PATCH", f"/api/tasks/{t}", patches[i]) for i, t in enumerate(ids)]),
+        "complete": (w.writer, [("PATCH", f"/api/tasks/{t}/complete", None) for t in ids]),
+        "login": (w.writer, [("POST", "/api/auth/login", login_body)]),
+        "spa": (w.writer, spa),
     }

@@ -45,7 +45,7 @@ def free_port() -> int:
 
 @dataclass(frozen=True)
 class Server:
-    storage: str
+    name: str  # "project" or "floor"
     base_url: str
     process: subprocess.Popen[bytes]
     log_path: Path
@@ -103,13 +103,12 @@ class Server:
         return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
 
 
-def _environment(storage: str, database_url: str | None, port: int) -> dict[str, str]:
+def _environment(database_url: str, port: int) -> dict[str, str]:
     env = dict(os.environ)
     env.update(
         APP_ENV="test",
-        TODO_STORAGE=storage,
-        # An empty value beats a `.env` file and then falls back to the default.
-        DATABASE_URL=database_url or "",
+        TODO_STORAGE="postgres",
+        DATABASE_URL=database_url,
         NEON_DB_URL="",
         REDIS_URL="",
         HOST="127.0.0.1",
@@ -127,13 +126,13 @@ def _wait_ready(server: Server) -> None:
     deadline = time.monotonic() + READY_TIMEOUT_SECONDS
     while time.monotonic() < deadline:
         if server.process.poll() is not None:
-            raise RuntimeError(f"{server.storage} server exited:\n{server.log_tail()}")
+            raise RuntimeError(f"{server.name} exited:\n{server.log_tail()}")
         with contextlib.suppress(httpx.HTTPError):
             response = httpx.get(f"{server.base_url}/health/ready", timeout=1, trust_env=False)
             if response.status_code == 200:
                 return
         time.sleep(0.2)
-    raise RuntimeError(f"{server.storage} server never became ready:\n{server.log_tail()}")
+    raise RuntimeError(f"{server.name} never became ready:\n{server.log_tail()}")
 
 
 def _stop(process: subprocess.Popen[bytes]) -> None:
@@ -150,23 +149,39 @@ def _stop(process: subprocess.Popen[bytes]) -> None:
         process.wait()
 
 
+def _command(name: str, port: int) -> list[str]:
+    if name == "project":
+        return [sys.executable, "-m", "entrypoints.cli", "serve"]
+    # The floor runs under the same server with the same event loop and HTTP parser.
+    return [
+        sys.executable,
+        "-m",
+        "uvicorn",
+        "bench.floor:app",
+        f"--port={port}",
+        "--log-level=warning",
+        "--no-access-log",
+    ]
+
+
 @contextlib.contextmanager
-def running_server(storage: str, database_url: str | None, log_dir: Path) -> Iterator[Server]:
-    """`python -m entrypoints.cli serve` on a free port, stopped with SIGINT on the way out."""
+def running_server(name: str, database_url: str, log_dir: Path) -> Iterator[Server]:
+    """The project (`todo serve`) or the floor on a free port, stopped with SIGINT on the way
+    out."""
     port = free_port()
-    log_path = log_dir / f"server-{storage}.log"
+    log_path = log_dir / f"{name}.log"
     with log_path.open("wb") as log:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "entrypoints.cli", "serve"],
+        process = subprocess.Popen(  # noqa: S603 - our own interpreter and module
+            _command(name, port),
             cwd=PROJECT_ROOT,
-            env=_environment(storage, database_url, port),
+            env=_environment(database_url, port),
             stdin=subprocess.DEVNULL,
             stdout=log,
             stderr=subprocess.STDOUT,
             start_new_session=True,  # our Ctrl-C does not reach it; _stop sends its own
         )
-    database = sa.make_url(database_url).database if database_url else None
-    server = Server(storage, f"http://127.0.0.1:{port}", process, log_path, database)
+    database = sa.make_url(database_url).database
+    server = Server(name, f"http://127.0.0.1:{port}", process, log_path, database)
     try:
         _wait_ready(server)
         yield server

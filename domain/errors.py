@@ -57,3 +57,11 @@ class TooManyAttempts(DomainError):
     def __init__(self, retry_after: int) -> None:
         super().__init__(f"retry after {retry_after} s")
         self.retry_after = retry_after
+
+
+class Unavailable(DomainError):
+    """A dependency (the database) cannot answer now; the request may be retried."""
+
+    def __init__(self, retry_after: int) -> None:
+        super().__init__(f"unavailable; retry after {retry_after} s")
+        self.retry_after = retry_after

@@ -16,7 +16,7 @@ from dishka import (
 )
 from limits.aio.storage import Storage
 from litestar import Request
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from adapters.memory.repositories import (
     MemorySessionRepository,
@@ -25,13 +25,13 @@ from adapters.memory.repositories import (
 )
 from adapters.memory.store import MemoryStore
 from adapters.memory.unit_of_work import MemoryUnitOfWork
+from adapters.postgres.database import ConnectionPool, Database
 from adapters.postgres.engine import create_engine, database_target
 from adapters.postgres.repositories import (
     PostgresSessionRepository,
     PostgresTaskRepository,
     PostgresUserRepository,
 )
-from adapters.postgres.unit_of_work import PostgresUnitOfWork
 from adapters.rate_limits import RateLimiter, limits_storage
 from adapters.security.argon2_hasher import Argon2PasswordHasher
 from adapters.security.common_passwords import CommonPasswords
@@ -122,13 +122,16 @@ class PostgresProvider(Provider):
         yield engine
         await engine.dispose()
 
-    @provide(scope=Scope.REQUEST)
-    async def connection(self, engine: AsyncEngine) -> AsyncIterator[AsyncConnection]:
-        # Leaving the block rolls back whatever a use case did not commit.
-        async with engine.connect() as connection:
-            yield connection
+    @provide(scope=Scope.APP)
+    def pool(self, engine: AsyncEngine) -> ConnectionPool:
+        return ConnectionPool(engine)
 
-    uow = provide(PostgresUnitOfWork, scope=Scope.REQUEST, provides=UnitOfWork)
+    @provide(scope=Scope.REQUEST, provides=AnyOf[Database, UnitOfWork])
+    async def database(self, pool: ConnectionPool) -> AsyncIterator[Database]:
+        database = Database(pool)
+        yield database
+        await database.close()  # rolls back what a use case began and did not commit
+
     users = provide(PostgresUserRepository, scope=Scope.REQUEST, provides=UserRepository)
     sessions = provide(PostgresSessionRepository, scope=Scope.REQUEST, provides=SessionRepository)
     tasks = provide(PostgresTaskRepository, scope=Scope.REQUEST, provides=TaskRepository)
@@ -172,10 +175,8 @@ class HttpProvider(Provider):
         self,
         request: Request,  # type: ignore[type-arg]
         verifier: TokenVerifier,
-        sessions: SessionRepository,
-        clock: Clock,
     ) -> IdentityProvider:
-        return BearerIdentity(request.headers.get("authorization"), verifier, sessions, clock)
+        return BearerIdentity(request.headers.get("authorization"), verifier)
 
 
 def make_container(settings: Settings) -> AsyncContainer:

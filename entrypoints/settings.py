@@ -52,8 +52,8 @@ class Settings(msgspec.Struct, kw_only=True, frozen=True):
     host: str = "127.0.0.1"
     port: int = 8000
     web_concurrency: int = 1
-    database_pool_size: int = 10
-    database_max_overflow: int = 10
+    database_pool_size: int = 20
+    database_max_overflow: int = 0
     todo_storage: Literal["postgres", "memory"] = "postgres"
     data_dir: str = str(PROJECT_ROOT / ".data")
 

@@ -10,10 +10,9 @@ from datetime import datetime
 from uuid import UUID
 
 from adapters.memory.store import MemoryStore, StoredSession, StoredToken
-from application.ports import Reused, Rotated
+from application.ports import Absence, AccessClaims, Clock, Reused, Rotated
 from domain.errors import EmailTaken
 from domain.tasks import (
-    KEEP,
     Position,
     Task,
     TaskChanges,
@@ -24,9 +23,20 @@ from domain.tasks import (
 from domain.users import Session, User, email_key
 
 
+def session_is_live(store: MemoryStore, caller: AccessClaims, clock: Clock) -> bool:
+    stored = store.sessions.get(caller.session_id)
+    return (
+        stored is not None
+        and stored.session.user_id == caller.user_id
+        and stored.revoked_at is None
+        and stored.session.expires_at > clock.now()
+    )
+
+
 class MemoryUserRepository:
-    def __init__(self, store: MemoryStore) -> None:
+    def __init__(self, store: MemoryStore, clock: Clock) -> None:
         self._store = store
+        self._clock = clock
 
     async def add(self, user: User) -> None:
         if await self.by_email(user.email) is not None:
@@ -40,16 +50,23 @@ class MemoryUserRepository:
     async def get(self, user_id: UUID) -> User | None:
         return self._store.users.get(user_id)
 
+    async def current(self, caller: AccessClaims) -> User | None:
+        if not session_is_live(self._store, caller, self._clock):
+            return None
+        return self._store.users.get(caller.user_id)
+
     async def set_password_hash(self, user_id: UUID, password_hash: str) -> None:
         user = self._store.users[user_id]
         self._store.users[user_id] = replace(user, password_hash=password_hash)
 
 
 class MemorySessionRepository:
-    def __init__(self, store: MemoryStore) -> None:
+    def __init__(self, store: MemoryStore, clock: Clock) -> None:
         self._store = store
+        self._clock = clock
 
     async def start(self, session: Session, refresh_hash: bytes) -> None:
+        self._prune(session.user_id, session.created_at)
         self._store.sessions[session.id] = StoredSession(session)
         self._store.refresh_tokens[refresh_hash] = StoredToken(session.id)
 
@@ -69,21 +86,17 @@ class MemorySessionRepository:
         self._store.refresh_tokens[new_hash] = StoredToken(stored.session.id)
         return Rotated(stored.session)
 
-    async def is_active(self, session_id: UUID, user_id: UUID, now: datetime) -> bool:
-        stored = self._store.sessions.get(session_id)
-        return (
-            stored is not None
-            and stored.session.user_id == user_id
-            and stored.revoked_at is None
-            and stored.session.expires_at > now
-        )
+    async def is_active(self, caller: AccessClaims) -> bool:
+        return session_is_live(self._store, caller, self._clock)
 
-    async def revoke(self, session_id: UUID, now: datetime) -> None:
-        stored = self._store.sessions.get(session_id)
-        if stored is not None and stored.revoked_at is None:
-            stored.revoked_at = now
+    async def revoke(self, caller: AccessClaims) -> bool:
+        if not session_is_live(self._store, caller, self._clock):
+            return False
+        self._store.sessions[caller.session_id].revoked_at = self._clock.now()
+        return True
 
-    async def prune(self, user_id: UUID, now: datetime) -> None:
+    def _prune(self, user_id: UUID, now: datetime) -> None:
+        """Forget the user's expired and revoked sessions, with their refresh tokens."""
         dead = {
             session_id
             for session_id, stored in self._store.sessions.items()
@@ -97,32 +110,45 @@ class MemorySessionRepository:
         ]:
             del self._store.refresh_tokens[token_hash]
 
-    async def revoke_all(self, user_id: UUID, now: datetime) -> None:
+    async def revoke_all(self, caller: AccessClaims) -> bool:
+        if not session_is_live(self._store, caller, self._clock):
+            return False
+        now = self._clock.now()
         for stored in self._store.sessions.values():
-            if stored.session.user_id == user_id and stored.revoked_at is None:
+            if stored.session.user_id == caller.user_id and stored.revoked_at is None:
                 stored.revoked_at = now
+        return True
 
 
 class MemoryTaskRepository:
-    def __init__(self, store: MemoryStore) -> None:
+    def __init__(self, store: MemoryStore, clock: Clock) -> None:
         self._store = store
+        self._clock = clock
 
-    def _owned(self, owner_id: UUID, task_id: UUID) -> Task | None:
+    def _live(self, caller: AccessClaims) -> bool:
+        return session_is_live(self._store, caller, self._clock)
+
+    def _owned(self, caller: AccessClaims, task_id: UUID) -> Task | None:
         task = self._store.tasks.get(task_id)
-        return task if task is not None and task.user_id == owner_id else None
+        return task if task is not None and task.user_id == caller.user_id else None
 
-    async def add(self, task: Task) -> None:
+    async def add(self, caller: AccessClaims, task: Task) -> bool:
+        if not self._live(caller):
+            return False
         self._store.tasks[task.id] = task
+        return True
 
-    async def get(self, owner_id: UUID, task_id: UUID) -> Task | None:
-        return self._owned(owner_id, task_id)
+    async def get(self, caller: AccessClaims, task_id: UUID) -> Task | None:
+        return self._owned(caller, task_id) if self._live(caller) else None
 
-    async def exists(self, owner_id: UUID, task_id: UUID) -> bool:
-        return self._owned(owner_id, task_id) is not None
+    async def absence(self, caller: AccessClaims, task_id: UUID) -> Absence:
+        if not self._live(caller):
+            return Absence.SESSION_ENDED
+        return Absence.NO_TASK if self._owned(caller, task_id) is None else Absence.STALE_VERSION
 
     async def update(
         self,
-        owner_id: UUID,
+        caller: AccessClaims,
         task_id: UUID,
         changes: TaskChanges,
         *,
@@ -130,37 +156,43 @@ class MemoryTaskRepository:
         now: datetime,
         toggle_completed: bool = False,
     ) -> Task | None:
-        task = self._owned(owner_id, task_id)
+        task = await self.get(caller, task_id)
         if task is None or not _version_matches(task, expected_versions):
             return None
-        if toggle_completed and changes.completed is KEEP:
+        if toggle_completed:
             changes = replace(changes, completed=not task.completed)
         updated = apply_changes(task, changes, now)
         self._store.tasks[task_id] = updated
         return updated
 
     async def delete(
-        self, owner_id: UUID, task_id: UUID, *, expected_versions: frozenset[int] | None
+        self, caller: AccessClaims, task_id: UUID, *, expected_versions: frozenset[int] | None
     ) -> bool:
-        task = self._owned(owner_id, task_id)
+        task = await self.get(caller, task_id)
         if task is None or not _version_matches(task, expected_versions):
             return False
         del self._store.tasks[task_id]
         return True
 
-    async def delete_completed(self, owner_id: UUID) -> int:
-        doomed = [t.id for t in self._store.tasks.values() if t.user_id == owner_id and t.completed]
+    async def delete_completed(self, caller: AccessClaims) -> int | None:
+        if not self._live(caller):
+            return None
+        doomed = [
+            t.id for t in self._store.tasks.values() if t.user_id == caller.user_id and t.completed
+        ]
         for task_id in doomed:
             del self._store.tasks[task_id]
         return len(doomed)
 
     async def page(
-        self, owner_id: UUID, query: TaskQuery, after: Position | None, limit: int
-    ) -> tuple[list[Task], int]:
+        self, caller: AccessClaims, query: TaskQuery, after: Position | None, limit: int
+    ) -> tuple[list[Task], int] | None:
+        if not self._live(caller):
+            return None
         matching = [
             t
             for t in self._store.tasks.values()
-            if t.user_id == owner_id and query.filter.matches(t)
+            if t.user_id == caller.user_id and query.filter.matches(t)
         ]
         field, descending = query.sort.field, query.sort.descending
         valued = [t for t in matching if sort_value(t, field) is not None]

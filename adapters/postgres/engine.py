@@ -16,6 +16,7 @@ _SCHEMES = {
     "postgresql+psycopg",
     "postgresql+psycopg2",
 }
+POOL_TIMEOUT_SECONDS = 10
 _SSL_MODES = {"disable", "allow", "prefer", "require", "verify-ca", "verify-full"}
 
 
@@ -74,13 +75,15 @@ def _single(value: str | tuple[str, ...] | None) -> str | None:
 
 
 def create_engine(
-    target: DatabaseTarget, *, pool_size: int = 10, max_overflow: int = 10
+    target: DatabaseTarget, *, pool_size: int = 20, max_overflow: int = 0
 ) -> AsyncEngine:
+    # No pre-ping: a connection found dead when a statement is sent is replaced there
+    # (``database.py``), instead of every checkout paying a round trip to find out.
     return create_async_engine(
         target.url,
         connect_args=target.connect_args,
         pool_size=pool_size,
         max_overflow=max_overflow,
-        pool_pre_ping=True,
+        pool_timeout=POOL_TIMEOUT_SECONDS,
         pool_recycle=1800,
     )

@@ -25,6 +25,7 @@ from domain.errors import (
     NotFound,
     NotYourAccount,
     TooManyAttempts,
+    Unavailable,
     ValidationFailed,
     VersionMismatch,
 )
@@ -132,6 +133,14 @@ def to_problem(exc: Exception) -> HttpProblem:
                 f"Try again in {exc.retry_after} seconds.",
                 headers={"Retry-After": str(exc.retry_after)},
             )
+        case Unavailable():
+            return HttpProblem(
+                503,
+                "unavailable",
+                "Service unavailable",
+                f"The service is busy; try again in {exc.retry_after} seconds.",
+                headers={"Retry-After": str(exc.retry_after)},
+            )
         case MethodNotAllowedException():
             return HttpProblem(
                 405,
@@ -188,7 +197,9 @@ def problem_response(request: Request[Any, Any, Any], problem: HttpProblem) -> R
 
 def handle_exception(request: Request[Any, Any, Any], exc: Exception) -> Response[Problem]:
     problem = to_problem(exc)
-    if problem.status >= 500:
+    if problem.status == 503:
+        log.warning("unavailable: %s", type(exc.__cause__ or exc).__name__)
+    elif problem.status >= 500:
         request_id = request.scope.get("state", {}).get("request_id", "")
         log.error("unhandled error", exc_info=exc, extra={"request_id": request_id})
     return problem_response(request, problem)
@@ -205,6 +216,7 @@ _DESCRIPTIONS = {
     415: "Body is not application/json",
     422: "Validation failed; `errors` names each field",
     429: "Rate limited; see Retry-After",
+    503: "Temporarily unavailable; see Retry-After",
 }
 
 

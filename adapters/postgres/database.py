@@ -1,0 +1,138 @@
+"""Statements on the driver connection, from the pool SQLAlchemy owns.
+
+The hot path runs SQL compiled once (``statements.py``) straight on asyncpg: a connection is
+taken from the pool when a statement is sent and given back as soon as it has answered, and a
+single statement runs in autocommit — no pre-ping, no ``BEGIN``/``ROLLBACK`` around it. Only a
+use case that writes several statements opens a transaction, and only for as long as they run.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import asyncpg
+from sqlalchemy.exc import TimeoutError as PoolTimeout
+from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.pool import PoolProxiedConnection
+from sqlalchemy.util import greenlet_spawn
+
+from domain.errors import Unavailable
+
+# A connection that broke under a statement: the server may or may not have run it.
+_CONNECTION_LOST = (
+    asyncpg.ConnectionDoesNotExistError,
+    asyncpg.InterfaceError,
+    ConnectionError,
+    OSError,
+)
+RETRY_AFTER_SECONDS = 1
+
+
+def _driver(lease: PoolProxiedConnection) -> Any:
+    """The asyncpg connection behind a pooled one."""
+    return lease.driver_connection
+
+
+class ConnectionPool:
+    """Process-wide: hands out driver connections from the engine's pool."""
+
+    def __init__(self, engine: AsyncEngine) -> None:
+        self._engine = engine
+
+    async def acquire(self) -> PoolProxiedConnection:
+        try:
+            lease = await self._engine.raw_connection()
+        except (*_CONNECTION_LOST, asyncpg.PostgresError, PoolTimeout) as error:
+            raise Unavailable(RETRY_AFTER_SECONDS) from error
+        if _driver(lease).is_closed():  # died while idle: nothing was sent on it
+            await greenlet_spawn(lease.invalidate)
+            return await self.acquire()
+        return lease
+
+    async def release(self, lease: PoolProxiedConnection, *, broken: bool = False) -> None:
+        if broken:
+            await greenlet_spawn(lease.invalidate)
+        else:
+            # Returning it may close it (pool overflow), which awaits inside SQLAlchemy.
+            await greenlet_spawn(lease.close)
+
+
+class Database:
+    """Request-scoped: runs statements, and is the unit of work of the request.
+
+    Outside ``begin()``/``commit()`` every statement borrows a connection for itself alone.
+    """
+
+    def __init__(self, pool: ConnectionPool) -> None:
+        self._pool = pool
+        self._held: PoolProxiedConnection | None = None
+        self._transaction: Any = None
+
+    async def fetch(self, sql: str, *args: Any, idempotent: bool = False) -> Sequence[Any]:
+        rows: Sequence[Any] = await self._run("fetch", sql, args, idempotent)
+        return rows
+
+    async def fetchrow(self, sql: str, *args: Any, idempotent: bool = False) -> Any:
+        return await self._run("fetchrow", sql, args, idempotent)
+
+    async def execute(self, sql: str, *args: Any) -> str:
+        status: str = await self._run("execute", sql, args, False)
+        return status
+
+    async def _run(self, method: str, sql: str, args: tuple[Any, ...], idempotent: bool) -> Any:
+        if self._held is not None:
+            return await getattr(_driver(self._held), method)(sql, *args)
+        for attempt in (1, 2):
+            lease = await self._pool.acquire()
+            try:
+                result = await getattr(_driver(lease), method)(sql, *args)
+            except _CONNECTION_LOST as error:
+                await self._pool.release(lease, broken=True)
+                # A read may run again on a fresh connection; a write may have been applied.
+                if idempotent and attempt == 1:
+                    continue
+                raise Unavailable(RETRY_AFTER_SECONDS) from error
+            except BaseException:
+                await self._pool.release(lease)
+                raise
+            await self._pool.release(lease)
+            return result
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    async def begin(self) -> None:
+        """The statements until ``commit()`` share one connection and one transaction."""
+        if self._held is not None:
+            return
+        lease = await self._pool.acquire()
+        transaction = _driver(lease).transaction()
+        try:
+            await transaction.start()
+        except BaseException:
+            await self._pool.release(lease, broken=True)
+            raise
+        self._held, self._transaction = lease, transaction
+
+    async def commit(self) -> None:
+        if self._held is None:
+            return  # each statement committed itself
+        try:
+            await self._transaction.commit()
+        finally:
+            await self._end(broken=False)
+
+    async def close(self) -> None:
+        """End of request: whatever was not committed is rolled back."""
+        if self._held is None:
+            return
+        broken = False
+        try:
+            await self._transaction.rollback()
+        except Exception:
+            broken = True
+        await self._end(broken=broken)
+
+    async def _end(self, *, broken: bool) -> None:
+        lease, self._held, self._transaction = self._held, None, None
+        if lease is not None:
+            await self._pool.release(lease, broken=broken)
