@@ -66,7 +66,9 @@ class Reused:
 
 
 class SessionRepository(Protocol):
-    async def start(self, session: Session, refresh_hash: bytes) -> None: ...
+    async def start(self, session: Session, refresh_hash: bytes) -> None:
+        """Open ``session`` with its first refresh token; the user's expired and revoked
+        sessions (and their tokens) are forgotten at the same time."""
 
     async def rotate(
         self, old_hash: bytes, new_hash: bytes, now: datetime
@@ -80,9 +82,6 @@ class SessionRepository(Protocol):
 
     async def revoke_all(self, caller: AccessClaims) -> bool:
         """End every session of the caller's user; ``False`` if the caller's had ended."""
-
-    async def prune(self, user_id: UUID, now: datetime) -> None:
-        """Forget the user's expired and revoked sessions, with their refresh tokens."""
 
 
 class Absence(enum.Enum):

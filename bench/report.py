@@ -73,8 +73,7 @@ def table(
     lines.append("")
     for name, start in rss_start.items():
         lines.append(
-            f"RSS {name:<8}: {start / MIB:6.1f} MiB at start, "
-            f"{rss_end[name] / MIB:6.1f} MiB at end"
+            f"RSS {name:<8}: {start / MIB:6.1f} MiB at start, {rss_end[name] / MIB:6.1f} MiB at end"
         )
     return "\n".join(lines)
 

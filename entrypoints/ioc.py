@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from datetime import timedelta
 
 from dishka import (
@@ -74,8 +74,10 @@ class CoreProvider(Provider):
         return UuidV7Generator()
 
     @provide(scope=Scope.APP)
-    def hasher(self) -> PasswordHasher:
-        return Argon2PasswordHasher()
+    def hasher(self, settings: Settings) -> Iterator[PasswordHasher]:
+        hasher = Argon2PasswordHasher(concurrency=settings.hash_concurrency)
+        yield hasher
+        hasher.close()
 
     @provide(scope=Scope.APP)
     def blocklist(self) -> PasswordBlocklist:

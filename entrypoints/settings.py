@@ -54,6 +54,7 @@ class Settings(msgspec.Struct, kw_only=True, frozen=True):
     web_concurrency: int = 1
     database_pool_size: int = 20
     database_max_overflow: int = 0
+    hash_concurrency: int | None = None  # password hashes at once; default: the CPU count
     todo_storage: Literal["postgres", "memory"] = "postgres"
     data_dir: str = str(PROJECT_ROOT / ".data")
 

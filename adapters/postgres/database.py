@@ -82,7 +82,11 @@ class Database:
 
     async def _run(self, method: str, sql: str, args: tuple[Any, ...], idempotent: bool) -> Any:
         if self._held is not None:
-            return await getattr(_driver(self._held), method)(sql, *args)
+            try:
+                return await getattr(_driver(self._held), method)(sql, *args)
+            except _CONNECTION_LOST as error:
+                await self._end(broken=True)
+                raise Unavailable(RETRY_AFTER_SECONDS) from error
         for attempt in (1, 2):
             lease = await self._pool.acquire()
             try:
@@ -93,8 +97,11 @@ class Database:
                 if idempotent and attempt == 1:
                     continue
                 raise Unavailable(RETRY_AFTER_SECONDS) from error
-            except BaseException:
+            except Exception:
                 await self._pool.release(lease)
+                raise
+            except BaseException:  # cancelled mid-statement: its answer may still be on the way
+                await self._pool.release(lease, broken=True)
                 raise
             await self._pool.release(lease)
             return result

@@ -85,5 +85,6 @@ def create_engine(
         pool_size=pool_size,
         max_overflow=max_overflow,
         pool_timeout=POOL_TIMEOUT_SECONDS,
+        pool_use_lifo=True,  # the busiest connections stay warm (prepared statements, types)
         pool_recycle=1800,
     )

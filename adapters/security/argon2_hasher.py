@@ -1,23 +1,35 @@
-"""argon2id password hashing, run in worker threads so the event loop never blocks."""
+"""argon2id password hashing on a small pool of its own, so the event loop never blocks and a
+storm of logins cannot queue without bound."""
 
 from __future__ import annotations
 
 import asyncio
-import functools
+import os
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from typing import TypeVar
 
 from argon2 import PasswordHasher, Type
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
+
+from domain.errors import Unavailable
 
 # OWASP's minimum for argon2id: 19 MiB of memory, two passes, one lane.
 MEMORY_KIB = 19 * 1024
 TIME_COST = 2
 PARALLELISM = 1
+# Hashes allowed to wait per hashing thread: about 16 x 25 ms of work queued at most.
+QUEUE_PER_THREAD = 16
+RETRY_AFTER_SECONDS = 1
+
+T = TypeVar("T")
 
 
 class Argon2PasswordHasher:
     def __init__(
         self,
         *,
+        concurrency: int | None = None,
         memory_kib: int = MEMORY_KIB,
         time_cost: int = TIME_COST,
         parallelism: int = PARALLELISM,
@@ -25,25 +37,42 @@ class Argon2PasswordHasher:
         self._hasher = PasswordHasher(
             time_cost=time_cost, memory_cost=memory_kib, parallelism=parallelism, type=Type.ID
         )
+        threads = concurrency or os.cpu_count() or 1
+        # Few threads also bound memory: each keeps its argon2 buffer in its malloc arena.
+        self._pool = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="argon2")
+        self._capacity = threads * (1 + QUEUE_PER_THREAD)
+        self._pending = 0
+        self._dummy_hash: str | None = None
 
-    @functools.cached_property
-    def _dummy_hash(self) -> str:
-        return self._hasher.hash("not a password of anybody's")
+    async def _run(self, work: Callable[..., T], *args: str) -> T:
+        """Run on the hashing pool; 503 (``Unavailable``) when its queue is full."""
+        if self._pending >= self._capacity:
+            raise Unavailable(RETRY_AFTER_SECONDS)
+        self._pending += 1
+        try:
+            return await asyncio.get_running_loop().run_in_executor(self._pool, work, *args)
+        finally:
+            self._pending -= 1
 
     async def hash(self, password: str) -> str:
-        return await asyncio.to_thread(self._hasher.hash, password)
+        return await self._run(self._hasher.hash, password)
 
     async def verify(self, password_hash: str, password: str) -> bool:
-        return await asyncio.to_thread(self._verify, password_hash, password)
+        return await self._run(self._verify, password_hash, password)
 
     async def verify_dummy(self, password: str) -> None:
-        await asyncio.to_thread(self._verify, self._dummy_hash, password)
+        if self._dummy_hash is None:
+            self._dummy_hash = await self._run(self._hasher.hash, "not a password of anybody's")
+        await self._run(self._verify, self._dummy_hash, password)
 
     def needs_rehash(self, password_hash: str) -> bool:
         try:
             return self._hasher.check_needs_rehash(password_hash)
         except InvalidHashError:
             return True
+
+    def close(self) -> None:
+        self._pool.shutdown(wait=False, cancel_futures=True)
 
     def _verify(self, password_hash: str, password: str) -> bool:
         try:

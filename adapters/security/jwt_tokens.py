@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import time
 from datetime import datetime
 from uuid import UUID, uuid4
 
@@ -18,6 +19,9 @@ TOKEN_TYPE = "at+jwt"  # noqa: S105 - a JWT "typ", not a secret
 LEEWAY_SECONDS = 10
 # Headers that would let a token name its own verification key.
 _FORBIDDEN_HEADERS = frozenset({"jku", "jwk", "x5u", "x5c", "x5t", "x5t#S256", "crit"})
+# A client sends the same token until it expires: tokens that passed every check are
+# remembered (by their whole text, signature included) with their expiry.
+VERIFIED_CACHE_SIZE = 4096
 
 
 class JwtAccessTokens:
@@ -26,6 +30,7 @@ class JwtAccessTokens:
         self._issuer = issuer
         self._audience = audience
         self._lifetime = lifetime_seconds
+        self._verified: dict[str, tuple[AccessClaims, int]] = {}
 
     @property
     def access_lifetime_seconds(self) -> int:
@@ -47,6 +52,18 @@ class JwtAccessTokens:
         )
 
     def verify_access(self, token: str) -> AccessClaims:
+        if (known := self._verified.get(token)) is not None:
+            claims, expires = known
+            if time.time() < expires + LEEWAY_SECONDS:
+                return claims
+            del self._verified[token]
+        claims, expires = self._verify(token)
+        if len(self._verified) >= VERIFIED_CACHE_SIZE:
+            self._verified.clear()
+        self._verified[token] = (claims, expires)
+        return claims
+
+    def _verify(self, token: str) -> tuple[AccessClaims, int]:
         try:
             decoded = jwt.decode(token, self._key, algorithms=[ALGORITHM])
             header, claims = decoded.header, decoded.claims
@@ -64,6 +81,7 @@ class JwtAccessTokens:
             ).validate(claims)
             if not isinstance(claims["exp"], int) or not isinstance(claims["iat"], int):
                 raise InvalidToken()
-            return AccessClaims(user_id=UUID(claims["sub"]), session_id=UUID(claims["sid"]))
+            caller = AccessClaims(user_id=UUID(claims["sub"]), session_id=UUID(claims["sid"]))
+            return caller, claims["exp"]
         except (JoseError, ValueError, TypeError, KeyError, AttributeError) as error:
             raise InvalidToken() from error

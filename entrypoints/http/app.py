@@ -18,7 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from entrypoints.http.controllers.auth import AuthController
 from entrypoints.http.controllers.service import ServiceController
 from entrypoints.http.controllers.tasks import TasksController
-from entrypoints.http.guards import own_account
+from entrypoints.http.guards import checked, own_account
 from entrypoints.http.metrics import HttpMetrics
 from entrypoints.http.middleware import CorsMiddleware, RequestContextMiddleware
 from entrypoints.http.problems import handle_exception
@@ -74,7 +74,7 @@ def build_litestar(container: AsyncContainer, settings: Settings) -> Litestar:
             Router(
                 "/api/v1/{user_id:str}",
                 route_handlers=[TasksController],
-                guards=[own_account],
+                middleware=[checked(own_account)],
                 include_in_schema=False,
             ),
         ],

@@ -19,6 +19,7 @@ Scope = dict[str, Any]
 ASGIApp = Any
 
 REQUEST_ID_HEADER = "x-request-id"
+CLIENT_GONE = "client_disconnected"  # set in the request state when the client hung up
 _VALID_REQUEST_ID = re.compile(r"[A-Za-z0-9._-]{1,128}")
 _API_PREFIX = "/api/"
 _CANONICAL_PREFIX = "/api/v1"
@@ -95,9 +96,15 @@ class RequestContextMiddleware:
                 message = {**message, "headers": [*headers, *extra_headers]}
             await send(message)
 
+        async def receive_watching() -> dict[str, Any]:
+            message: dict[str, Any] = await receive()
+            if message["type"] == "http.disconnect":
+                scope["state"][CLIENT_GONE] = True
+            return message
+
         structlog.contextvars.bind_contextvars(request_id=request_id)
         try:
-            await self.app(scope, receive, send_with_headers)
+            await self.app(scope, receive_watching, send_with_headers)
         finally:
             elapsed = time.perf_counter() - started
             template = scope.get("path_template") or "unmatched"

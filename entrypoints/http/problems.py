@@ -29,6 +29,7 @@ from domain.errors import (
     ValidationFailed,
     VersionMismatch,
 )
+from entrypoints.http.middleware import CLIENT_GONE
 
 PROBLEM_MEDIA_TYPE = "application/problem+json"
 TYPE_BASE = "https://todo.dev/problems/"
@@ -195,7 +196,13 @@ def problem_response(request: Request[Any, Any, Any], problem: HttpProblem) -> R
     )
 
 
-def handle_exception(request: Request[Any, Any, Any], exc: Exception) -> Response[Problem]:
+CLIENT_CLOSED_REQUEST = 499  # nginx's name for it: nobody is left to read the answer
+
+
+def handle_exception(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
+    if request.scope.get("state", {}).get(CLIENT_GONE):
+        log.info("client disconnected before the response")
+        return Response(b"", status_code=CLIENT_CLOSED_REQUEST)
     problem = to_problem(exc)
     if problem.status == 503:
         log.warning("unavailable: %s", type(exc.__cause__ or exc).__name__)

@@ -17,7 +17,12 @@ from application.auth import (
 )
 from application.dto import Credentials, Registration
 from entrypoints.http.body import JsonBody
-from entrypoints.http.guards import auth_rate_limit, authenticated, json_body_required
+from entrypoints.http.guards import (
+    auth_rate_limit,
+    authenticated,
+    checked,
+    json_body_required,
+)
 from entrypoints.http.problems import documented
 from entrypoints.http.schemas import (
     LoginBody,
@@ -40,7 +45,7 @@ class AuthController(Controller):
         status_code=HTTP_201_CREATED,
         dto=JsonBody[RegisterBody],
         return_dto=None,
-        guards=[auth_rate_limit, json_body_required],
+        middleware=[checked(auth_rate_limit, json_body_required)],
         summary="Create an account and log in",
         responses=documented(400, 409, 415, 422, 429),
     )
@@ -58,7 +63,7 @@ class AuthController(Controller):
         status_code=200,
         dto=JsonBody[LoginBody],
         return_dto=None,
-        guards=[auth_rate_limit, json_body_required],
+        middleware=[checked(auth_rate_limit, json_body_required)],
         summary="Log in with email and password",
         responses=documented(400, 401, 415, 422, 429),
     )
@@ -71,7 +76,7 @@ class AuthController(Controller):
         status_code=200,
         dto=JsonBody[RefreshBody],
         return_dto=None,
-        guards=[json_body_required],
+        middleware=[checked(json_body_required)],
         summary="Trade a refresh token for a new token pair",
         responses=documented(400, 401, 415, 422),
     )
@@ -86,7 +91,7 @@ class AuthController(Controller):
         status_code=HTTP_204_NO_CONTENT,
         dto=JsonBody[LogoutBody],
         return_dto=None,
-        guards=[authenticated],
+        middleware=[checked(authenticated)],
         security=BEARER,
         summary="End this session",
         responses=documented(401, 415, 422),
@@ -102,7 +107,7 @@ class AuthController(Controller):
     @post(
         "/logout-all",
         status_code=HTTP_204_NO_CONTENT,
-        guards=[authenticated],
+        middleware=[checked(authenticated)],
         security=BEARER,
         summary="End every session of this user",
         responses=documented(401),
@@ -113,7 +118,7 @@ class AuthController(Controller):
 
     @get(
         "/me",
-        guards=[authenticated],
+        middleware=[checked(authenticated)],
         security=BEARER,
         summary="The current user",
         responses=documented(401),

@@ -27,7 +27,7 @@ from domain.errors import FieldError, TaskNotFound, ValidationFailed
 from domain.tasks import Priority, Status, TaskFilter, TaskQuery, TaskSort
 from domain.text import check_text
 from entrypoints.http.body import JsonBody
-from entrypoints.http.guards import authenticated, json_body_required
+from entrypoints.http.guards import authenticated, checked, json_body_required
 from entrypoints.http.problems import documented
 from entrypoints.http.schemas import (
     TASK_READ_ONLY_FIELDS,
@@ -151,7 +151,7 @@ def next_link(request: Request[Any, Any, Any], cursor: str) -> str:
 class TasksController(Controller):
     path = "/tasks"
     tags = ["tasks"]
-    guards = [authenticated]
+    middleware = [checked(authenticated)]
     security = [{"bearer": []}]
 
     @post(
@@ -162,7 +162,7 @@ class TasksController(Controller):
         status_code=HTTP_201_CREATED,
         dto=TaskBody[TaskCreate],
         return_dto=None,
-        guards=[json_body_required],
+        middleware=[checked(json_body_required)],
     )
     @inject
     async def create_task(
@@ -259,7 +259,7 @@ class TasksController(Controller):
         response_headers=[ETAG],
         dto=TaskBody[TaskUpdate],
         return_dto=None,
-        guards=[json_body_required],
+        middleware=[checked(json_body_required)],
     )
     @inject
     async def update_task(
