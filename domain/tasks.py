@@ -46,7 +46,9 @@ class Keep(enum.Enum):
 KEEP = Keep.KEEP
 
 
-@dataclass(frozen=True, slots=True)
+# Not frozen: a list page builds a hundred of these, and a frozen dataclass pays an
+# object.__setattr__ call per field. Tasks are still never changed in place (see ``replace``).
+@dataclass(slots=True)
 class Task:
     id: UUID
     user_id: UUID

@@ -6,6 +6,7 @@ depends on the call), then run on the driver connection by ``Database``.
 
 from __future__ import annotations
 
+import dataclasses
 from datetime import datetime
 from functools import cache
 from typing import Any
@@ -557,19 +558,25 @@ def _task_row(task: Task) -> dict[str, Any]:
     }
 
 
+_PRIORITY_BY_RANK = {p.rank: p for p in Priority}
+if [c.name for c in tasks.c] != [f.name for f in dataclasses.fields(Task)]:
+    raise RuntimeError("_task reads rows by position: keep tasks' columns in Task's field order")
+
+
 def _task(row: Any) -> Task:
+    """A row whose first columns are ``tasks``' own, in table order (positional: the hot path)."""
     return Task(
-        id=row["id"],
-        user_id=row["user_id"],
-        title=row["title"],
-        description=row["description"],
-        due_date=row["due_date"],
-        priority=Priority.from_rank(row["priority"]),
-        starred=row["starred"],
-        completed=row["completed"],
-        completed_at=row["completed_at"],
-        tags=tuple(row["tags"]),
-        created_at=row["created_at"],
-        updated_at=row["updated_at"],
-        version=row["version"],
+        row[0],
+        row[1],
+        row[2],
+        row[3],
+        row[4],
+        _PRIORITY_BY_RANK[row[5]],
+        row[6],
+        row[7],
+        row[8],
+        tuple(row[9]),
+        row[10],
+        row[11],
+        row[12],
     )
