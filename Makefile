@@ -52,7 +52,8 @@ test-all: test test-slow  ## everything CI runs
 openapi: install  ## write the OpenAPI document to openapi.json
 	TODO_STORAGE=memory APP_ENV=test $(RUN) python -m entrypoints.openapi > openapi.json
 
-bench: install  ## benchmark the API against PostgreSQL
+bench: install  ## benchmark the API against a raw-asyncpg floor (needs wrk)
+	@command -v wrk >/dev/null || { echo "installing wrk"; apt-get install -y -qq wrk; }
 	$(RUN) python -m bench
 
 passwords: install  ## rebuild the common-password list from zxcvbn's

@@ -18,8 +18,8 @@ from domain.errors import Unavailable
 MEMORY_KIB = 19 * 1024
 TIME_COST = 2
 PARALLELISM = 1
-# Hashes allowed to wait per hashing thread: about 16 x 25 ms of work queued at most.
-QUEUE_PER_THREAD = 16
+# Hashes allowed to wait for a thread (about 64 x 25 ms of work); beyond that, 503 at once.
+QUEUE_LIMIT = 64
 RETRY_AFTER_SECONDS = 1
 
 T = TypeVar("T")
@@ -40,7 +40,7 @@ class Argon2PasswordHasher:
         threads = concurrency or os.cpu_count() or 1
         # Few threads also bound memory: each keeps its argon2 buffer in its malloc arena.
         self._pool = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="argon2")
-        self._capacity = threads * (1 + QUEUE_PER_THREAD)
+        self._capacity = threads + QUEUE_LIMIT
         self._pending = 0
         self._dummy_hash: str | None = None
 

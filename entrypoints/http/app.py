@@ -21,7 +21,7 @@ from entrypoints.http.controllers.service import ServiceController
 from entrypoints.http.controllers.tasks import TasksController
 from entrypoints.http.guards import checked, own_account
 from entrypoints.http.metrics import HttpMetrics
-from entrypoints.http.middleware import CorsMiddleware, RequestContextMiddleware
+from entrypoints.http.middleware import EdgeMiddleware
 from entrypoints.http.problems import handle_exception
 from entrypoints.readiness import ReadinessProbe
 from entrypoints.settings import Settings
@@ -47,8 +47,9 @@ def _pool_reading(engine: AsyncEngine) -> dict[str, int]:
 def create_app(container: AsyncContainer, settings: Settings) -> Any:
     """The ASGI app: Litestar inside the middleware every response passes through."""
     app = build_litestar(container, settings)
-    return RequestContextMiddleware(
-        CorsMiddleware(app, settings.cors_origin_list),
+    return EdgeMiddleware(
+        app,
+        origins=settings.cors_origin_list,
         hsts=settings.hsts,
         metrics=app.state.metrics,
     )

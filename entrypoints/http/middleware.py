@@ -1,6 +1,6 @@
 """ASGI middleware around the Litestar app: request ids, the /api alias, security headers, CORS,
-access logs and metrics. They sit outside the framework so that every response, including
-preflights and errors raised by routing, gets the same treatment."""
+access logs and metrics, in one pass. It sits outside the framework so that every response,
+including preflights and errors raised by routing, gets the same treatment."""
 
 from __future__ import annotations
 
@@ -58,11 +58,20 @@ def _header(scope: Scope, name: bytes) -> str | None:
     return None
 
 
-class RequestContextMiddleware:
-    """Outermost layer: one request id per request, security headers on every response."""
+class EdgeMiddleware:
+    """Outermost layer, one pass per request: request id, the ``/api`` alias, security headers,
+    CORS (preflights answered here), the access log and metrics."""
 
-    def __init__(self, app: ASGIApp, *, hsts: bool, metrics: HttpMetrics | None) -> None:
+    ALLOW_METHODS = b"GET, POST, PUT, PATCH, DELETE"
+    ALLOW_HEADERS = b"Authorization, Content-Type, If-Match, X-Request-ID"
+    EXPOSE_HEADERS = b"X-Request-ID, ETag, Location, Link, X-Total-Count, Retry-After"
+    MAX_AGE = b"600"
+
+    def __init__(
+        self, app: ASGIApp, *, origins: Iterable[str], hsts: bool, metrics: HttpMetrics | None
+    ) -> None:
         self.app = app
+        self.origins = frozenset(origins)
         self.hsts = hsts
         self.metrics = metrics
 
@@ -76,14 +85,11 @@ class RequestContextMiddleware:
         )
         original_path = scope["path"]
         path = canonical_path(original_path)
-        scope = {**scope, "path": path, "raw_path": path.encode()}
-        scope.setdefault("state", {})
-        scope["state"] = {
-            **scope["state"],
-            "request_id": request_id,
-            "original_path": original_path,
-        }
-        extra_headers = self._headers(original_path, request_id)
+        state = {**scope.get("state", {}), "request_id": request_id, "original_path": original_path}
+        scope = {**scope, "path": path, "raw_path": path.encode(), "state": state}
+        origin = _header(scope, b"origin")
+        allowed_origin = origin if origin is not None and origin in self.origins else None
+        extra_headers = self._headers(original_path, request_id, allowed_origin)
         status = 500
         started = time.perf_counter()
 
@@ -99,12 +105,19 @@ class RequestContextMiddleware:
         async def receive_watching() -> dict[str, Any]:
             message: dict[str, Any] = await receive()
             if message["type"] == "http.disconnect":
-                scope["state"][CLIENT_GONE] = True
+                state[CLIENT_GONE] = True
             return message
 
         structlog.contextvars.bind_contextvars(request_id=request_id)
         try:
-            await self.app(scope, receive_watching, send_with_headers)
+            if (
+                scope["method"] == "OPTIONS"
+                and origin
+                and _header(scope, b"access-control-request-method")
+            ):
+                await self._preflight(send_with_headers, allowed_origin)
+            else:
+                await self.app(scope, receive_watching, send_with_headers)
         finally:
             elapsed = time.perf_counter() - started
             template = scope.get("path_template") or "unmatched"
@@ -121,64 +134,29 @@ class RequestContextMiddleware:
             )
             structlog.contextvars.unbind_contextvars("request_id")
 
-    def _headers(self, path: str, request_id: str) -> list[tuple[bytes, bytes]]:
+    def _headers(self, path: str, request_id: str, origin: str | None) -> list[tuple[bytes, bytes]]:
         headers = [
             *BASE_SECURITY_HEADERS,
             (b"content-security-policy", DOCS_CSP if path.startswith("/docs") else STRICT_CSP),
             (b"x-request-id", request_id.encode()),
+            (b"vary", b"Origin"),
         ]
         if path == "/api" or path.startswith(_API_PREFIX):
             headers.append((b"cache-control", b"no-store"))
         if self.hsts:
             headers.append(HSTS)
-        return headers
-
-
-class CorsMiddleware:
-    """CORS for a fixed list of origins: echoed exactly, never ``*``, no credentials."""
-
-    ALLOW_METHODS = b"GET, POST, PUT, PATCH, DELETE"
-    ALLOW_HEADERS = b"Authorization, Content-Type, If-Match, X-Request-ID"
-    EXPOSE_HEADERS = b"X-Request-ID, ETag, Location, Link, X-Total-Count, Retry-After"
-    MAX_AGE = b"600"
-
-    def __init__(self, app: ASGIApp, origins: Iterable[str]) -> None:
-        self.app = app
-        self.origins = frozenset(origins)
-
-    async def __call__(self, scope: Scope, receive: Any, send: Any) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        origin = _header(scope, b"origin")
-        allowed = origin is not None and origin in self.origins
-        if (
-            scope["method"] == "OPTIONS"
-            and origin
-            and _header(scope, b"access-control-request-method")
-        ):
-            await self._preflight(send, origin if allowed else None)
-            return
-
-        async def send_with_cors(message: dict[str, Any]) -> None:
-            if message["type"] == "http.response.start":
-                headers = list(message.get("headers", ()))
-                headers.append((b"vary", b"Origin"))
-                if allowed and origin:
-                    headers += [
-                        (b"access-control-allow-origin", origin.encode()),
-                        (b"access-control-expose-headers", self.EXPOSE_HEADERS),
-                    ]
-                message = {**message, "headers": headers}
-            await send(message)
-
-        await self.app(scope, receive, send_with_cors)
-
-    async def _preflight(self, send: Any, origin: str | None) -> None:
-        headers = [(b"vary", b"Origin"), (b"content-length", b"0")]
         if origin:
             headers += [
                 (b"access-control-allow-origin", origin.encode()),
+                (b"access-control-expose-headers", self.EXPOSE_HEADERS),
+            ]
+        return headers
+
+    async def _preflight(self, send: Any, origin: str | None) -> None:
+        """CORS preflights are answered here, before routing (they carry no token)."""
+        headers = [(b"content-length", b"0")]
+        if origin:
+            headers += [
                 (b"access-control-allow-methods", self.ALLOW_METHODS),
                 (b"access-control-allow-headers", self.ALLOW_HEADERS),
                 (b"access-control-max-age", self.MAX_AGE),
