@@ -19,7 +19,7 @@ from pathlib import Path
 import httpx
 
 from bench.report import Row, table, write_json
-from bench.scenarios import lua_plans, prepare
+from bench.scenarios import LOGIN_CONNECTIONS, lua_plans, prepare
 from bench.servers import Server, migrated_database, running_server
 from bench.wrk import Run, run_wrk
 
@@ -53,11 +53,12 @@ def measure(servers: list[Server], args: argparse.Namespace, scripts: Path) -> l
             continue
         script = scripts / f"{scenario}.lua"
         script.write_text(lua)
+        connections = LOGIN_CONNECTIONS if scenario == "login" else args.connections
         for server in servers:  # warm both: statement caches, pools, allocator
             run_wrk(
                 server.base_url,
                 script,
-                connections=args.connections,
+                connections=connections,
                 seconds=1,
                 rss=server.rss_bytes,
                 scenario=scenario,
@@ -68,7 +69,7 @@ def measure(servers: list[Server], args: argparse.Namespace, scripts: Path) -> l
                 run = run_wrk(
                     server.base_url,
                     script,
-                    connections=args.connections,
+                    connections=connections,
                     seconds=args.seconds,
                     rss=server.rss_bytes,
                     scenario=scenario,

@@ -8,6 +8,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
+from bench.scenarios import LOGIN_CONNECTIONS
 from bench.wrk import Run
 
 MIB = 1024 * 1024
@@ -61,7 +62,11 @@ def table(
         f"{'scenario':<9} {'server':<8} {'req/s':>8} {'p50 ms':>7} {'p99 ms':>7} {'errors':>6} "
         f"{'peak RSS MiB':>12} {'req/s ÷ floor':>13} {'p99 ÷ floor':>11}"
     )
-    lines = [f"wrk -t1 -c{connections}, one worker each", head, "-" * len(head)]
+    lines = [
+        f"wrk -t1 -c{connections} (login: -c{LOGIN_CONNECTIONS}), one worker each",
+        head,
+        "-" * len(head),
+    ]
     for r in rows:
         base = floor.get(r.scenario)
         rps_ratio = _ratio(r.rps, base.rps) if base and r.server != "floor" else ""
