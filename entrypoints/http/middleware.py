@@ -123,15 +123,16 @@ class EdgeMiddleware:
             template = scope.get("path_template") or "unmatched"
             if self.metrics is not None:
                 self.metrics.observe(scope["method"], template, status, elapsed)
-            access_log.info(
-                "request",
-                extra={
-                    "method": scope["method"],
-                    "path": original_path,
-                    "status": status,
-                    "duration_ms": round(elapsed * 1000, 2),
-                },
-            )
+            if access_log.isEnabledFor(logging.INFO):
+                access_log.info(
+                    "request",
+                    extra={
+                        "method": scope["method"],
+                        "path": original_path,
+                        "status": status,
+                        "duration_ms": round(elapsed * 1000, 2),
+                    },
+                )
             structlog.contextvars.unbind_contextvars("request_id")
 
     def _headers(self, path: str, request_id: str, origin: str | None) -> list[tuple[bytes, bytes]]:
