@@ -5,7 +5,7 @@ benchmarked route — the HS256 token check, the live-session check and the owne
 statement in ONE SQL statement, the same JSON — and nothing else: no framework, no dependency
 injection, no validation beyond what the statement needs. It serves the project's own database
 and accepts the project's tokens (same secret, issuer and audience). Run it as
-``uvicorn bench.floor:app`` with ``DATABASE_URL`` and ``BETTER_AUTH_SECRET`` set.
+``granian --interface asgi bench.floor:app`` with ``DATABASE_URL`` and ``BETTER_AUTH_SECRET`` set.
 """
 
 from __future__ import annotations

@@ -59,8 +59,8 @@ def table(
 ) -> str:
     floor = {r.scenario: r for r in rows if r.server == "floor"}
     head = (
-        f"{'scenario':<9} {'server':<8} {'req/s':>8} {'p50 ms':>7} {'p99 ms':>7} {'errors':>6} "
-        f"{'peak RSS MiB':>12} {'req/s ÷ floor':>13} {'p99 ÷ floor':>11}"
+        f"{'scenario':<10} {'server':<8} {'req/s':>8} {'p50 ms':>7} {'p99 ms':>7} {'errors':>6} "
+        f"{'worker RSS':>12} {'req/s ÷ floor':>13} {'p99 ÷ floor':>11}"
     )
     lines = [
         f"wrk -t1 -c{connections} (login: -c{LOGIN_CONNECTIONS}), one worker each",
@@ -72,7 +72,7 @@ def table(
         rps_ratio = _ratio(r.rps, base.rps) if base and r.server != "floor" else ""
         p99_ratio = _ratio(r.p99_ms, base.p99_ms) if base and r.server != "floor" else ""
         lines.append(
-            f"{r.scenario:<9} {r.server:<8} {r.rps:>8.1f} {r.p50_ms:>7.1f} {r.p99_ms:>7.1f} "
+            f"{r.scenario:<10} {r.server:<8} {r.rps:>8.1f} {r.p50_ms:>7.1f} {r.p99_ms:>7.1f} "
             f"{r.errors:>6} {r.peak_rss_mib:>12.1f} {rps_ratio:>13} {p99_ratio:>11}"
         )
     lines.append("")

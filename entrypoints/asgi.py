@@ -1,4 +1,4 @@
-"""The ASGI factory uvicorn calls in each worker: settings from the environment, then the app."""
+"""The ASGI factory the server calls in each worker: settings from the environment, then the app."""
 
 from __future__ import annotations
 

@@ -75,27 +75,31 @@ def serve(settings: Settings) -> None:
     )
     print(f"Todo API on http://{settings.host}:{settings.port}  (docs: /docs)", flush=True)
     try:
-        _run_uvicorn(settings)
+        _run_granian(settings)
     finally:
         # Ctrl-C reaches every process of the terminal's group, often more than once: let the
         # embedded PostgreSQL (stopped at exit) finish stopping instead of being interrupted.
         signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 
-def _run_uvicorn(settings: Settings) -> None:
-    import uvicorn
+def _run_granian(settings: Settings) -> None:
+    """Granian, measured against uvicorn (uvloop + httptools) on the same app: 15-40% more
+    requests per second and a lower p99 (README, "Request path")."""
+    from granian.constants import Interfaces, Loops
+    from granian.log import LogLevels
+    from granian.server import Server
 
-    uvicorn.run(
+    Server(
         "entrypoints.asgi:create",
         factory=True,
-        host=settings.host,
+        interface=Interfaces.ASGI,
+        address=settings.host,
         port=settings.port,
         workers=settings.web_concurrency,
-        log_config=None,
-        access_log=False,
-        proxy_headers=False,  # client IPs come from TRUSTED_PROXIES, in the app
-        server_header=False,
-    )
+        loop=Loops.uvloop,
+        websockets=False,
+        log_level=LogLevels.warning,  # requests are logged once, by our middleware
+    ).serve()
 
 
 def main(argv: list[str] | None = None) -> int:

