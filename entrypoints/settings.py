@@ -55,6 +55,12 @@ class Settings(msgspec.Struct, kw_only=True, frozen=True):
     database_pool_size: int = 20
     database_max_overflow: int = 0
     hash_concurrency: int | None = None  # password hashes at once; default: the CPU count
+    api_rate_limit: str = "1000/minute"  # per user on authenticated routes, per IP on refresh
+    body_timeout: float = 10.0  # seconds for a request body to arrive after its headers
+    database_statement_timeout: float = 5.0  # seconds any one SQL statement may run
+    max_tasks_per_user: int = 10_000
+    max_sessions_per_user: int = 50
+    metrics_token: str | None = None  # when set, /metrics wants `Authorization: Bearer <it>`
     todo_storage: Literal["postgres", "memory"] = "postgres"
     data_dir: str = str(PROJECT_ROOT / ".data")
 
@@ -156,7 +162,7 @@ def check_settings(settings: Settings) -> None:
         settings.trusted_proxy_networks  # noqa: B018 - parse now, fail at start-up
     except ValueError as error:
         raise SettingsError(f"TRUSTED_PROXIES: {error}") from error
-    for name in ("login_failure_limit", "auth_rate_limit"):
+    for name in ("login_failure_limit", "auth_rate_limit", "api_rate_limit"):
         try:
             parse(getattr(settings, name))
         except ValueError as error:
