@@ -69,3 +69,17 @@ tasks = sa.Table(
     sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
     sa.Column("version", sa.Integer, nullable=False),
 )
+
+# `q` searches titles and descriptions by substring (ILIKE): trigram indexes keep that fast.
+sa.Index(
+    "tasks_title_trgm",
+    tasks.c.title,
+    postgresql_using="gin",
+    postgresql_ops={"title": "gin_trgm_ops"},
+)
+sa.Index(
+    "tasks_description_trgm",
+    tasks.c.description,
+    postgresql_using="gin",
+    postgresql_ops={"description": "gin_trgm_ops"},
+)
