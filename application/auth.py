@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import hashlib
 import logging
-import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -16,6 +14,7 @@ from application.ports import (
     IdGenerator,
     PasswordBlocklist,
     PasswordHasher,
+    RefreshTokens,
     Reused,
     SessionRepository,
     TokenIssuer,
@@ -47,16 +46,7 @@ security_log = logging.getLogger("todo.security")
 @dataclass(frozen=True, slots=True)
 class SessionPolicy:
     refresh_lifetime: timedelta
-
-
-def new_refresh_token() -> tuple[str, bytes]:
-    """An opaque token of 256 random bits, and the only form of it that is stored."""
-    token = secrets.token_urlsafe(32)
-    return token, hash_refresh_token(token)
-
-
-def hash_refresh_token(token: str) -> bytes:
-    return hashlib.sha256(token.encode("utf-8", "surrogatepass")).digest()
+    max_sessions: int = 50  # live sessions per user; a login beyond ends the stalest
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,6 +55,7 @@ class SessionStarter:
 
     sessions: SessionRepository
     tokens: TokenIssuer
+    refresh_tokens: RefreshTokens
     ids: IdGenerator
     clock: Clock
     policy: SessionPolicy
@@ -77,8 +68,8 @@ class SessionStarter:
             created_at=now,
             expires_at=now + self.policy.refresh_lifetime,
         )
-        refresh_token, refresh_hash = new_refresh_token()
-        await self.sessions.start(session, refresh_hash)
+        refresh_token, refresh_hash = self.refresh_tokens.issue(session.id)
+        await self.sessions.start(session, refresh_hash, max_sessions=self.policy.max_sessions)
         return token_pair(self.tokens, user, session, refresh_token, now)
 
 
@@ -142,7 +133,10 @@ class LogIn:
 
     async def __call__(self, command: Credentials) -> TokenPair:
         key = email_key(command.email)
-        if (retry_after := await self.failures.blocked_for(key)) is not None:
+        # Every attempt counts as a failure until it succeeds, and is counted atomically before
+        # the password is checked: of a burst of guesses at most the limit's count reach the
+        # hasher, and once the limit is reached even the right password waits.
+        if (retry_after := await self.failures.hit(key)) is not None:
             raise TooManyAttempts(retry_after)
         password = normalize_password(command.password)
         # Text no account can have (NUL, unpaired surrogates) is a wrong credential, not an error.
@@ -150,10 +144,8 @@ class LogIn:
         user = None if unusable else await self.users.by_email(command.email.strip())
         if user is None:
             await self.hasher.verify_dummy(password)
-            await self.failures.record_failure(key)
             raise InvalidCredentials()
         if not await self.hasher.verify(user.password_hash, password):
-            await self.failures.record_failure(key)
             raise InvalidCredentials()
         await self.failures.reset(key)
         if self.hasher.needs_rehash(user.password_hash):
@@ -163,15 +155,19 @@ class LogIn:
 
 @dataclass(frozen=True, slots=True)
 class RefreshSession:
-    users: UserRepository
     sessions: SessionRepository
     tokens: TokenIssuer
+    refresh_tokens: RefreshTokens
     clock: Clock
 
     async def __call__(self, refresh_token: str) -> TokenPair:
+        presented = self.refresh_tokens.read(refresh_token)
+        if presented is None:  # not a token this service made: nothing to look up
+            raise InvalidToken()
+        session_id, presented_hash = presented
         now = self.clock.now()
-        new_token, new_hash = new_refresh_token()
-        outcome = await self.sessions.rotate(hash_refresh_token(refresh_token), new_hash, now)
+        new_token, new_hash = self.refresh_tokens.issue(session_id)
+        outcome = await self.sessions.rotate(session_id, presented_hash, new_hash, now)
         if isinstance(outcome, Reused):
             security_log.warning(
                 "refresh token reused; session revoked",
@@ -180,10 +176,7 @@ class RefreshSession:
             raise InvalidToken()
         if outcome is None:
             raise InvalidToken()
-        user = await self.users.get(outcome.session.user_id)
-        if user is None:
-            raise InvalidToken()
-        return token_pair(self.tokens, user, outcome.session, new_token, now)
+        return token_pair(self.tokens, outcome.user, outcome.session, new_token, now)
 
 
 @dataclass(frozen=True, slots=True)

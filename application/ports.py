@@ -55,6 +55,7 @@ class UserRepository(Protocol):
 @dataclass(frozen=True, slots=True)
 class Rotated:
     session: Session
+    user: User
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,14 +67,17 @@ class Reused:
 
 
 class SessionRepository(Protocol):
-    async def start(self, session: Session, refresh_hash: bytes) -> None:
-        """Open ``session`` with its first refresh token; the user's expired and revoked
-        sessions (and their tokens) are forgotten at the same time."""
+    async def start(self, session: Session, refresh_hash: bytes, *, max_sessions: int) -> None:
+        """Open ``session`` with the hash of its first refresh token. At the same time the
+        user's expired and revoked sessions are forgotten, and so are the live ones least
+        recently started or refreshed beyond ``max_sessions`` (the new one included)."""
 
     async def rotate(
-        self, old_hash: bytes, new_hash: bytes, now: datetime
+        self, session_id: UUID, old_hash: bytes, new_hash: bytes, now: datetime
     ) -> Rotated | Reused | None:
-        """Swap a live refresh token for a new one atomically; ``None`` if unknown or expired."""
+        """Swap the session's current refresh token for a new one atomically. A token of the
+        session that is not its current one was rotated already: the session is revoked
+        (``Reused``). ``None`` when the session is gone, ended or expired."""
 
     async def is_active(self, caller: AccessClaims) -> bool: ...
 
@@ -96,8 +100,9 @@ class TaskRepository(Protocol):
     """Every call acts for a caller: on the caller's tasks only, and only while the caller's
     session is live — both are conditions of the one statement each call runs."""
 
-    async def add(self, caller: AccessClaims, task: Task) -> bool:
-        """``False`` (nothing written) when the caller's session has ended."""
+    async def add(self, caller: AccessClaims, task: Task, *, max_tasks: int) -> bool:
+        """``False`` (nothing written) when the caller's session has ended; raises
+        ``QuotaExceeded`` when the caller has ``max_tasks`` tasks already."""
 
     async def get(self, caller: AccessClaims, task_id: UUID) -> Task | None: ...
 
@@ -128,6 +133,17 @@ class TaskRepository(Protocol):
 
     async def absence(self, caller: AccessClaims, task_id: UUID) -> Absence:
         """After a call on ``task_id`` matched nothing: why."""
+
+
+class RefreshTokens(Protocol):
+    """Mints and reads refresh tokens: opaque, 256 random bits, naming their session in a form
+    only this service can produce. Only the hash is stored."""
+
+    def issue(self, session_id: UUID) -> tuple[str, bytes]:
+        """A new token for ``session_id``, and the hash to store."""
+
+    def read(self, token: str) -> tuple[UUID, bytes] | None:
+        """The session a genuine token names and its hash; ``None`` for anything else."""
 
 
 class PasswordHasher(Protocol):
@@ -164,6 +180,11 @@ class AttemptLimiter(Protocol):
         """Seconds until ``key`` may try again, or ``None`` if it may now."""
 
     async def record_failure(self, key: str) -> None: ...
+
+    async def hit(self, key: str) -> int | None:
+        """Count one attempt for ``key`` atomically, before its outcome is known: ``None``
+        when it is within the limit, else the seconds until ``key`` may try again (an attempt
+        over the limit is not counted)."""
 
     async def reset(self, key: str) -> None: ...
 

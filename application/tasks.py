@@ -5,10 +5,10 @@ look is taken only when that statement matched nothing, to answer 401, 404 or 41
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from uuid import UUID
 
-from application.cursors import decode_cursor, encode_cursor
+from application.cursors import CursorSigner
 from application.dto import Completion, TaskListing, TaskPage, TaskWrite
 from application.ports import (
     Absence,
@@ -31,11 +31,17 @@ from domain.tasks import (
 
 
 @dataclass(frozen=True, slots=True)
+class TaskPolicy:
+    max_tasks: int = 10_000  # per user
+
+
+@dataclass(frozen=True, slots=True)
 class CreateTask:
     identity: IdentityProvider
     tasks: TaskRepository
     ids: IdGenerator
     clock: Clock
+    policy: TaskPolicy
 
     async def __call__(self, changes: TaskChanges) -> Task:
         caller = await self.identity.current()
@@ -45,7 +51,7 @@ class CreateTask:
             clean_changes(changes, creating=True),
             self.clock.now(),
         )
-        if not await self.tasks.add(caller, task):
+        if not await self.tasks.add(caller, task, max_tasks=self.policy.max_tasks):
             raise InvalidToken()
         return task
 
@@ -67,11 +73,14 @@ class GetTask:
 class ListTasks:
     identity: IdentityProvider
     tasks: TaskRepository
+    # The composition root passes the process's signer; the default (a random key) only
+    # serves a use case built by hand, whose cursors then hold for that instance alone.
+    cursors: CursorSigner = field(default_factory=CursorSigner.ephemeral)
 
     async def __call__(self, listing: TaskListing) -> TaskPage:
         caller = await self.identity.current()
         query = listing.query
-        after = decode_cursor(query, listing.cursor) if listing.cursor else None
+        after = self.cursors.read(caller.user_id, query, listing.cursor) if listing.cursor else None
         found = await self.tasks.page(caller, query, after, listing.limit + 1)
         if found is None:
             raise InvalidToken()
@@ -80,8 +89,8 @@ class ListTasks:
         if len(tasks) > listing.limit:
             tasks = tasks[: listing.limit]
             last = tasks[-1]
-            next_cursor = encode_cursor(
-                query, Position(sort_value(last, query.sort.field), last.id)
+            next_cursor = self.cursors.issue(
+                caller.user_id, query, Position(sort_value(last, query.sort.field), last.id)
             )
         return TaskPage(tasks, total, next_cursor)
 

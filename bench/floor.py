@@ -32,6 +32,7 @@ ISSUER = AUDIENCE = "todo-api"
 ACCESS_SECONDS = 900
 REFRESH_SECONDS = 14 * 86400
 POOL_SIZE = int(os.environ.get("DATABASE_POOL_SIZE", "20"))
+MAX_TASKS = int(os.environ.get("MAX_TASKS_PER_USER", "10000"))  # the quota, as the project
 PRIORITIES = {1: "low", 2: "medium", 3: "high"}
 RANKS = {name: rank for rank, name in PRIORITIES.items()}
 
@@ -49,8 +50,10 @@ LIST = (
 )
 GET = f"SELECT {COLUMNS} FROM tasks WHERE id = $3 AND user_id = $1 AND {LIVE}"
 CREATE = (
-    f"INSERT INTO tasks ({COLUMNS}) SELECT $3, $1, $4, $5, $6, $7, $8, $9,"
-    f" CASE WHEN $9 THEN now() END, $10, now(), now(), 1 WHERE {LIVE} RETURNING {COLUMNS}"
+    "WITH counted AS (UPDATE users SET task_count = task_count + 1"
+    f" WHERE id = $1 AND task_count < {MAX_TASKS} AND {LIVE} RETURNING id)"
+    f" INSERT INTO tasks ({COLUMNS}) SELECT $3, $1, $4, $5, $6, $7, $8, $9,"
+    f" CASE WHEN $9 THEN now() END, $10, now(), now(), 1 FROM counted RETURNING {COLUMNS}"
 )
 PATCH = (
     "UPDATE tasks SET starred = coalesce($4, starred), description = coalesce($5, description),"
@@ -65,9 +68,8 @@ COMPLETE = (
 )
 USER_BY_EMAIL = "SELECT id, email, name, password_hash, created_at FROM users WHERE email_key = $1"
 START_SESSION = (
-    "WITH s AS (INSERT INTO sessions (id, user_id, created_at, expires_at)"
-    " VALUES ($1, $2, now(), now() + make_interval(secs => $3)) RETURNING id)"
-    " INSERT INTO refresh_tokens (token_hash, session_id, created_at) SELECT $4, s.id, now() FROM s"
+    "INSERT INTO sessions (id, user_id, created_at, expires_at, refresh_hash)"
+    " VALUES ($1, $2, now(), now() + make_interval(secs => $3), $4)"
 )
 
 

@@ -65,3 +65,7 @@ class Unavailable(DomainError):
     def __init__(self, retry_after: int) -> None:
         super().__init__(f"unavailable; retry after {retry_after} s")
         self.retry_after = retry_after
+
+
+class QuotaExceeded(DomainError):
+    """A per-user limit on stored things (tasks) is reached."""

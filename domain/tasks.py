@@ -15,6 +15,7 @@ TITLE_MAX_LENGTH = 255
 DESCRIPTION_MAX_LENGTH = 10_000
 TAG_MAX_LENGTH = 50
 MAX_TAGS = 20
+MAX_TAGS_SENT = 100  # entries as sent, before de-duplication: bounds the work per request
 DESCRIPTION_CONTROLS = frozenset("\t\n\r")
 
 
@@ -110,15 +111,19 @@ def clean_changes(changes: TaskChanges, *, creating: bool = False) -> TaskChange
 
 
 def clean_tags(raw: tuple[str, ...]) -> tuple[tuple[str, ...], list[FieldError]]:
-    """Lower-case, trim and de-duplicate tags, keeping the order they first appear in."""
+    """Lower-case, trim and de-duplicate tags, keeping the order they first appear in.
+
+    A list longer than ``MAX_TAGS_SENT`` is refused before any tag is looked at."""
+    if len(raw) > MAX_TAGS_SENT:
+        return (), [FieldError("tags", f"must hold at most {MAX_TAGS_SENT} entries as sent")]
     errors: list[FieldError] = []
-    tags: list[str] = []
+    tags: dict[str, None] = {}  # insertion-ordered set: de-duplication stays linear
     for index, value in enumerate(raw):
         tag, error = check_text(f"tags.{index}", value, min_length=1, max_length=TAG_MAX_LENGTH)
         if error:
             errors.append(error)
-        elif (tag := tag.lower()) not in tags:
-            tags.append(tag)
+        else:
+            tags.setdefault(tag.lower())
     if len(tags) > MAX_TAGS:
         errors.append(FieldError("tags", f"must hold at most {MAX_TAGS} distinct tags"))
     return tuple(tags), errors

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from uuid import UUID
 
+import idna
 from email_validator import EmailNotValidError, validate_email
 
 from domain.errors import FieldError
@@ -37,8 +38,23 @@ class Session:
 
 
 def email_key(email: str) -> str:
-    """The form emails are compared in: case-insensitive."""
-    return unicodedata.normalize("NFC", email).strip().casefold()
+    """The form emails are compared in: the local part case-folded (NFC), the domain in its IDNA
+    ASCII form after UTS #46 mapping, so ``a@exämple.com``, ``a@EXÄMPLE.com`` and
+    ``a@xn--exmple-cua.com`` are one account. A domain IDNA cannot encode (only in text that is
+    no valid email, such as a login attempt) is compared case-folded instead: never an error.
+
+    The migration ``*_idn_email_keys`` inlines this rule for stored accounts: change both."""
+    cleaned = unicodedata.normalize("NFC", email).strip()
+    if cleaned.isascii():  # the common case: IDNA maps an ASCII domain to its lower case
+        return cleaned.lower()
+    local, at, domain = cleaned.rpartition("@")
+    if not at:
+        return cleaned.casefold()
+    try:
+        ascii_domain = idna.encode(domain, uts46=True).decode("ascii")
+    except (UnicodeError, ValueError):  # idna.IDNAError is a UnicodeError
+        ascii_domain = domain.casefold()
+    return f"{local.casefold()}@{ascii_domain}"
 
 
 def check_email(email: str) -> tuple[str, FieldError | None]:

@@ -14,7 +14,6 @@ from dishka import (
     make_async_container,
     provide,
 )
-from limits.aio.storage import Storage
 from litestar import Request
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -32,12 +31,14 @@ from adapters.postgres.repositories import (
     PostgresTaskRepository,
     PostgresUserRepository,
 )
-from adapters.rate_limits import RateLimiter, limits_storage
+from adapters.rate_limits import LimitStore, RateLimiter
 from adapters.security.argon2_hasher import Argon2PasswordHasher
 from adapters.security.common_passwords import CommonPasswords
 from adapters.security.jwt_tokens import JwtAccessTokens
+from adapters.security.refresh_tokens import MacRefreshTokens
 from adapters.system import SystemClock, UuidV7Generator
 from application import auth, tasks
+from application.cursors import CursorSigner
 from application.ports import (
     AttemptLimiter,
     Clock,
@@ -45,6 +46,7 @@ from application.ports import (
     IdGenerator,
     PasswordBlocklist,
     PasswordHasher,
+    RefreshTokens,
     SessionRepository,
     TaskRepository,
     TokenIssuer,
@@ -58,6 +60,10 @@ from entrypoints.settings import Settings
 
 class AuthRequestLimiter(RateLimiter):
     """Requests per client IP on register and login."""
+
+
+class ApiRequestLimiter(RateLimiter):
+    """``API_RATE_LIMIT``: requests per user on authenticated routes, per client IP on refresh."""
 
 
 class CoreProvider(Provider):
@@ -93,21 +99,38 @@ class CoreProvider(Provider):
         )
 
     @provide(scope=Scope.APP)
+    def cursor_signer(self, settings: Settings) -> CursorSigner:
+        return CursorSigner.from_secret(settings.signing_secret())
+
+    @provide(scope=Scope.APP)
+    def refresh_tokens(self, settings: Settings) -> RefreshTokens:
+        return MacRefreshTokens(settings.signing_secret())
+
+    @provide(scope=Scope.APP)
     def session_policy(self, settings: Settings) -> auth.SessionPolicy:
         return auth.SessionPolicy(
-            refresh_lifetime=timedelta(seconds=settings.refresh_token_seconds)
+            refresh_lifetime=timedelta(seconds=settings.refresh_token_seconds),
+            max_sessions=settings.max_sessions_per_user,
         )
 
     @provide(scope=Scope.APP)
-    def limits_store(self, settings: Settings) -> Storage:
-        return limits_storage(settings.redis_url)
+    def task_policy(self, settings: Settings) -> tasks.TaskPolicy:
+        return tasks.TaskPolicy(max_tasks=settings.max_tasks_per_user)
 
     @provide(scope=Scope.APP)
-    def auth_request_limiter(self, store: Storage, settings: Settings) -> AuthRequestLimiter:
+    def limits_store(self, settings: Settings) -> LimitStore:
+        return LimitStore(settings.redis_url)
+
+    @provide(scope=Scope.APP)
+    def auth_request_limiter(self, store: LimitStore, settings: Settings) -> AuthRequestLimiter:
         return AuthRequestLimiter(store, settings.auth_rate_limit, "auth-ip")
 
     @provide(scope=Scope.APP)
-    def login_failure_limiter(self, store: Storage, settings: Settings) -> AttemptLimiter:
+    def api_request_limiter(self, store: LimitStore, settings: Settings) -> ApiRequestLimiter:
+        return ApiRequestLimiter(store, settings.api_rate_limit, "api")
+
+    @provide(scope=Scope.APP)
+    def login_failure_limiter(self, store: LimitStore, settings: Settings) -> AttemptLimiter:
         return RateLimiter(store, settings.login_failure_limit, "login-failures")
 
 
@@ -120,6 +143,7 @@ class PostgresProvider(Provider):
             database_target(settings.database_url),
             pool_size=settings.database_pool_size,
             max_overflow=settings.database_max_overflow,
+            statement_timeout=settings.database_statement_timeout,
         )
         yield engine
         await engine.dispose()

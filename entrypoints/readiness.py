@@ -1,4 +1,7 @@
-"""Is the service ready? The database answers and its schema is at the newest migration."""
+"""Is the service ready? The database answers and its schema is at the newest migration.
+
+Ready is not the same as everything as configured: when Redis does not answer, the rate limits
+are counted per process (degraded, still ready)."""
 
 from __future__ import annotations
 
@@ -10,6 +13,7 @@ from alembic.config import Config
 from alembic.script import ScriptDirectory
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from adapters.rate_limits import LimitStore
 from entrypoints.settings import PROJECT_ROOT
 
 PROBE_TIMEOUT_SECONDS = 3.0
@@ -48,3 +52,9 @@ class ReadinessProbe:
         if current != self._head:
             return {"schema": f"at {current}, expected {self._head}"}
         return {}
+
+
+async def degradations(limits: LimitStore) -> dict[str, str]:
+    """What works, but less well than configured, by check name; empty when all is well."""
+    reason = await limits.check()
+    return {"redis": reason} if reason else {}

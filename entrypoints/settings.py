@@ -145,6 +145,41 @@ def load_settings(
     return settings
 
 
+MIN_SECRET_DISTINCT_BYTES = 16
+HEX_DIGITS = frozenset("0123456789abcdefABCDEF")
+
+
+def secret_weakness(secret: str) -> str | None:
+    """Why ``secret`` has too little entropy to sign with, or ``None``. Never says the secret."""
+    from adapters.security.common_passwords import CommonPasswords
+
+    raw = secret.encode("utf-8", "surrogatepass")
+    if len(set(secret)) == 1:
+        return "is one repeated character"
+    if len(raw) % 2 == 0 and all(c in HEX_DIGITS for c in secret):
+        # Hex spells bytes: count those, or `openssl rand -hex 32` (at most 16 distinct
+        # characters) would be refused one time in four for want of a digit.
+        raw = bytes.fromhex(secret)
+    if len(set(raw)) < MIN_SECRET_DISTINCT_BYTES:
+        return f"has fewer than {MIN_SECRET_DISTINCT_BYTES} distinct bytes"
+    # The shortest period (prefix function): "abcabcab" is "abc" repeated.
+    border = [0] * len(secret)
+    for i in range(1, len(secret)):
+        k = border[i - 1]
+        while k and secret[i] != secret[k]:
+            k = border[k - 1]
+        border[i] = k + (secret[i] == secret[k])
+    if len(secret) - border[-1] <= len(secret) // 2:
+        return "is a short pattern repeated"
+    # Dictionary words: the common-password list (entries of 8 characters and more) inside it.
+    common = CommonPasswords.bundled()
+    for start in range(len(secret)):
+        for end in range(start + 8, min(len(secret), start + 64) + 1):
+            if secret[start:end] in common:
+                return "contains a common password or dictionary word"
+    return None
+
+
 def check_settings(settings: Settings) -> None:
     if settings.production:
         secret = settings.better_auth_secret
@@ -154,6 +189,11 @@ def check_settings(settings: Settings) -> None:
             raise SettingsError(f"BETTER_AUTH_SECRET must be at least {MIN_SECRET_BYTES} bytes")
         if secret.strip().lower() in PLACEHOLDER_SECRETS:
             raise SettingsError("BETTER_AUTH_SECRET is a placeholder; generate a random one")
+        if weakness := secret_weakness(secret):
+            raise SettingsError(
+                f"BETTER_AUTH_SECRET {weakness}; generate a random one"
+                " (e.g. `openssl rand -base64 48`)"
+            )
     elif (
         settings.better_auth_secret and len(settings.better_auth_secret.encode()) < MIN_SECRET_BYTES
     ):

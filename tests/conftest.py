@@ -13,7 +13,7 @@ from adapters.postgres.engine import create_engine, database_target
 from entrypoints.cli import migrate
 from tests.support.database import postgres_server, throwaway_database
 
-TABLES = ("tasks", "refresh_tokens", "sessions", "users")
+TABLES = ("tasks", "sessions", "users")
 
 
 @pytest.fixture(scope="session")

@@ -107,5 +107,12 @@ class FakeLimiter:
     async def record_failure(self, key: str) -> None:
         self.failures[key] = self.failures.get(key, 0) + 1
 
+    async def hit(self, key: str) -> int | None:
+        """Count an attempt before its outcome; one over the limit is refused, not counted."""
+        if (retry_after := await self.blocked_for(key)) is not None:
+            return retry_after
+        await self.record_failure(key)
+        return None
+
     async def reset(self, key: str) -> None:
         self.failures.pop(key, None)

@@ -9,9 +9,9 @@ from dataclasses import replace
 from datetime import datetime
 from uuid import UUID
 
-from adapters.memory.store import MemoryStore, StoredSession, StoredToken
+from adapters.memory.store import MemoryStore, StoredSession
 from application.ports import Absence, AccessClaims, Clock, Reused, Rotated
-from domain.errors import EmailTaken
+from domain.errors import EmailTaken, QuotaExceeded
 from domain.tasks import (
     Position,
     Task,
@@ -65,26 +65,33 @@ class MemorySessionRepository:
         self._store = store
         self._clock = clock
 
-    async def start(self, session: Session, refresh_hash: bytes) -> None:
-        self._prune(session.user_id, session.created_at)
-        self._store.sessions[session.id] = StoredSession(session)
-        self._store.refresh_tokens[refresh_hash] = StoredToken(session.id)
+    async def start(self, session: Session, refresh_hash: bytes, *, max_sessions: int) -> None:
+        now = session.created_at
+        mine = [s for s in self._store.sessions.values() if s.session.user_id == session.user_id]
+        dead = [s for s in mine if s.revoked_at is not None or s.session.expires_at <= now]
+        live = sorted(
+            (s for s in mine if s.revoked_at is None and s.session.expires_at > now),
+            key=lambda s: (s.last_used(), s.session.id),
+            reverse=True,
+        )
+        for stale in [*dead, *live[max(0, max_sessions - 1) :]]:
+            del self._store.sessions[stale.session.id]
+        self._store.sessions[session.id] = StoredSession(session, refresh_hash)
 
     async def rotate(
-        self, old_hash: bytes, new_hash: bytes, now: datetime
+        self, session_id: UUID, old_hash: bytes, new_hash: bytes, now: datetime
     ) -> Rotated | Reused | None:
-        token = self._store.refresh_tokens.get(old_hash)
-        if token is None:
+        stored = self._store.sessions.get(session_id)
+        if stored is None:
             return None
-        stored = self._store.sessions[token.session_id]
-        if token.used_at is not None:
+        if stored.refresh_hash != old_hash:
             stored.revoked_at = stored.revoked_at or now
-            return Reused(session_id=stored.session.id, user_id=stored.session.user_id)
-        if stored.revoked_at is not None or stored.session.expires_at <= now:
+            return Reused(session_id=session_id, user_id=stored.session.user_id)
+        user = self._store.users.get(stored.session.user_id)
+        if stored.revoked_at is not None or stored.session.expires_at <= now or user is None:
             return None
-        token.used_at = now
-        self._store.refresh_tokens[new_hash] = StoredToken(stored.session.id)
-        return Rotated(stored.session)
+        stored.refresh_hash, stored.refreshed_at = new_hash, now
+        return Rotated(stored.session, user)
 
     async def is_active(self, caller: AccessClaims) -> bool:
         return session_is_live(self._store, caller, self._clock)
@@ -94,21 +101,6 @@ class MemorySessionRepository:
             return False
         self._store.sessions[caller.session_id].revoked_at = self._clock.now()
         return True
-
-    def _prune(self, user_id: UUID, now: datetime) -> None:
-        """Forget the user's expired and revoked sessions, with their refresh tokens."""
-        dead = {
-            session_id
-            for session_id, stored in self._store.sessions.items()
-            if stored.session.user_id == user_id
-            and (stored.revoked_at is not None or stored.session.expires_at <= now)
-        }
-        for session_id in dead:
-            del self._store.sessions[session_id]
-        for token_hash in [
-            h for h, t in self._store.refresh_tokens.items() if t.session_id in dead
-        ]:
-            del self._store.refresh_tokens[token_hash]
 
     async def revoke_all(self, caller: AccessClaims) -> bool:
         if not session_is_live(self._store, caller, self._clock):
@@ -132,9 +124,11 @@ class MemoryTaskRepository:
         task = self._store.tasks.get(task_id)
         return task if task is not None and task.user_id == caller.user_id else None
 
-    async def add(self, caller: AccessClaims, task: Task) -> bool:
+    async def add(self, caller: AccessClaims, task: Task, *, max_tasks: int) -> bool:
         if not self._live(caller):
             return False
+        if sum(t.user_id == caller.user_id for t in self._store.tasks.values()) >= max_tasks:
+            raise QuotaExceeded()
         self._store.tasks[task.id] = task
         return True
 

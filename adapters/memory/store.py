@@ -13,18 +13,16 @@ from domain.users import Session, User
 @dataclass(slots=True)
 class StoredSession:
     session: Session
+    refresh_hash: bytes
     revoked_at: datetime | None = None
+    refreshed_at: datetime | None = None
 
-
-@dataclass(slots=True)
-class StoredToken:
-    session_id: UUID
-    used_at: datetime | None = None
+    def last_used(self) -> datetime:
+        return self.refreshed_at or self.session.created_at
 
 
 @dataclass(slots=True)
 class MemoryStore:
     users: dict[UUID, User] = field(default_factory=dict)
     sessions: dict[UUID, StoredSession] = field(default_factory=dict)
-    refresh_tokens: dict[bytes, StoredToken] = field(default_factory=dict)
     tasks: dict[UUID, Task] = field(default_factory=dict)

@@ -26,6 +26,8 @@ _CONNECTION_LOST = (
     ConnectionError,
     OSError,
 )
+# The server cancelled a statement that ran past statement_timeout: busy, not broken.
+_TOO_SLOW = (asyncpg.QueryCanceledError,)
 RETRY_AFTER_SECONDS = 1
 
 
@@ -87,6 +89,8 @@ class Database:
             except _CONNECTION_LOST as error:
                 await self._end(broken=True)
                 raise Unavailable(RETRY_AFTER_SECONDS) from error
+            except _TOO_SLOW as error:
+                raise Unavailable(RETRY_AFTER_SECONDS) from error
         for attempt in (1, 2):
             lease = await self._pool.acquire()
             try:
@@ -96,6 +100,9 @@ class Database:
                 # A read may run again on a fresh connection; a write may have been applied.
                 if idempotent and attempt == 1:
                     continue
+                raise Unavailable(RETRY_AFTER_SECONDS) from error
+            except _TOO_SLOW as error:
+                await self._pool.release(lease)
                 raise Unavailable(RETRY_AFTER_SECONDS) from error
             except Exception:
                 await self._pool.release(lease)

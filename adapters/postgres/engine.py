@@ -75,13 +75,29 @@ def _single(value: str | tuple[str, ...] | None) -> str | None:
 
 
 def create_engine(
-    target: DatabaseTarget, *, pool_size: int = 20, max_overflow: int = 0
+    target: DatabaseTarget,
+    *,
+    pool_size: int = 20,
+    max_overflow: int = 0,
+    statement_timeout: float | None = None,
 ) -> AsyncEngine:
+    """``statement_timeout`` (seconds) bounds every statement on every connection, and a
+    transaction left idle for twice as long is ended by the server."""
+    connect_args = dict(target.connect_args)
+    if statement_timeout and not target.pooled:
+        # PgBouncer refuses unknown startup parameters: behind one, set these on the role
+        # instead (README, "Deploying on Neon").
+        milliseconds = max(1, round(statement_timeout * 1000))
+        connect_args["server_settings"] = {
+            **connect_args.get("server_settings", {}),
+            "statement_timeout": str(milliseconds),
+            "idle_in_transaction_session_timeout": str(2 * milliseconds),
+        }
     # No pre-ping: a connection found dead when a statement is sent is replaced there
     # (``database.py``), instead of every checkout paying a round trip to find out.
     return create_async_engine(
         target.url,
-        connect_args=target.connect_args,
+        connect_args=connect_args,
         pool_size=pool_size,
         max_overflow=max_overflow,
         pool_timeout=POOL_TIMEOUT_SECONDS,

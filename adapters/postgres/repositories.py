@@ -17,9 +17,9 @@ from sqlalchemy.dialects import postgresql as pg
 
 from adapters.postgres.compiled import Compiled, compile_sql, param
 from adapters.postgres.database import Database
-from adapters.postgres.tables import refresh_tokens, sessions, tasks, users
+from adapters.postgres.tables import sessions, tasks, users
 from application.ports import Absence, AccessClaims, Clock, Reused, Rotated
-from domain.errors import EmailTaken
+from domain.errors import EmailTaken, QuotaExceeded
 from domain.tasks import (
     Position,
     Priority,
@@ -65,7 +65,7 @@ _USER_BY_ID = compile_sql(users.select().where(users.c.id == param("id", users.c
 _CURRENT_USER = compile_sql(users.select().where(users.c.id == CALLER_USER, live_session()))
 _ADD_USER = compile_sql(
     pg.insert(users)
-    .values({c.name: param(c.name, c) for c in users.c})
+    .values({c.name: param(c.name, c) for c in users.c if c.name != "task_count"})
     .on_conflict_do_nothing(index_elements=[users.c.email_key])
     .returning(users.c.id)
 )
@@ -132,7 +132,8 @@ def _user(row: Any) -> User:
 
 
 def _start_session() -> Compiled:
-    """Forget the user's dead sessions, open a new one and store its first token: one statement."""
+    """Open a session with its first token's hash, and forget the user's dead sessions and the
+    live ones beyond the quota, stalest first: one statement."""
     user = param("user_id", sessions.c.user_id)
     created_at = param("created_at", sessions.c.created_at)
     pruned = (
@@ -143,64 +144,61 @@ def _start_session() -> Compiled:
         )
         .cte("pruned")
     )
-    started = (
+    stalest_first = (
+        sa.select(sessions.c.id)
+        .where(
+            sessions.c.user_id == user,
+            sessions.c.revoked_at.is_(None),
+            sessions.c.expires_at > created_at,
+        )
+        .order_by(
+            sa.func.coalesce(sessions.c.refreshed_at, sessions.c.created_at).desc(),
+            sessions.c.id.desc(),
+        )
+        .offset(param("keep", sa.Integer()))
+    )
+    evicted = sessions.delete().where(sessions.c.id.in_(stalest_first)).cte("evicted")
+    return compile_sql(
         sessions.insert()
         .values(
             id=param("id", sessions.c.id),
             user_id=user,
             created_at=created_at,
             expires_at=param("expires_at", sessions.c.expires_at),
+            refresh_hash=param("refresh_hash", sessions.c.refresh_hash),
         )
-        .returning(sessions.c.id)
-        .cte("started")
+        .add_cte(pruned, evicted)
     )
-    first_token = sa.select(
-        param("token_hash", refresh_tokens.c.token_hash), started.c.id, created_at
-    )
-    return compile_sql(
-        refresh_tokens.insert()
-        .from_select(["token_hash", "session_id", "created_at"], first_token)
-        .add_cte(pruned)
-    )
-
-
-def _rotate() -> Compiled:
-    """Claim a live, unused token and store its successor: one statement. The row lock the
-    UPDATE takes serialises concurrent refreshes of one token; later ones find it used."""
-    claimed = (
-        refresh_tokens.update()
-        .where(
-            refresh_tokens.c.token_hash == param("old_hash", refresh_tokens.c.token_hash),
-            refresh_tokens.c.used_at.is_(None),
-            sessions.c.id == refresh_tokens.c.session_id,
-            sessions.c.revoked_at.is_(None),
-            sessions.c.expires_at > NOW,
-        )
-        .values(used_at=NOW)
-        .returning(sessions.c.id, sessions.c.user_id, sessions.c.created_at, sessions.c.expires_at)
-        .cte("claimed")
-    )
-    successor = (
-        refresh_tokens.insert()
-        .from_select(
-            ["token_hash", "session_id", "created_at"],
-            sa.select(param("new_hash", refresh_tokens.c.token_hash), claimed.c.id, NOW),
-        )
-        .cte("successor")
-    )
-    return compile_sql(sa.select(claimed).add_cte(successor))
 
 
 _START_SESSION = _start_session()
-_ROTATE = _rotate()
-# A second statement, so it sees the claim of a concurrent refresh that has just committed.
-_REVOKE_REUSED = compile_sql(
+_USER_FIELDS = ("email", "name", "password_hash", "created_at")
+_SESSION_ID = param("session_id", sessions.c.id)
+_PRESENTED = param("presented_hash", sessions.c.refresh_hash)
+# The row lock this UPDATE takes serialises concurrent refreshes of one token: the first swaps
+# the hash, the others then find another hash there and count as reuse.
+_ROTATE = compile_sql(
     sessions.update()
     .where(
-        refresh_tokens.c.token_hash == param("old_hash", refresh_tokens.c.token_hash),
-        refresh_tokens.c.used_at.is_not(None),
-        sessions.c.id == refresh_tokens.c.session_id,
+        sessions.c.id == _SESSION_ID,
+        sessions.c.refresh_hash == _PRESENTED,
+        sessions.c.revoked_at.is_(None),
+        sessions.c.expires_at > NOW,
+        users.c.id == sessions.c.user_id,
     )
+    .values(refresh_hash=param("new_hash", sessions.c.refresh_hash), refreshed_at=NOW)
+    .returning(
+        sessions.c.id,
+        sessions.c.user_id,
+        sessions.c.created_at,
+        sessions.c.expires_at,
+        *(users.c[name].label(f"user_{name}") for name in _USER_FIELDS),
+    )
+)
+# A second statement, so it sees the swap of a concurrent refresh that has just committed.
+_REVOKE_REUSED = compile_sql(
+    sessions.update()
+    .where(sessions.c.id == _SESSION_ID, sessions.c.refresh_hash != _PRESENTED)
     .values(revoked_at=sa.func.coalesce(sessions.c.revoked_at, NOW))
     .returning(sessions.c.id, sessions.c.user_id)
 )
@@ -228,7 +226,7 @@ class PostgresSessionRepository:
         self._db = db
         self._clock = clock
 
-    async def start(self, session: Session, refresh_hash: bytes) -> None:
+    async def start(self, session: Session, refresh_hash: bytes, *, max_sessions: int) -> None:
         await self._db.execute(
             _START_SESSION.sql,
             *_START_SESSION.args(
@@ -236,28 +234,27 @@ class PostgresSessionRepository:
                 user_id=session.user_id,
                 created_at=session.created_at,
                 expires_at=session.expires_at,
-                token_hash=refresh_hash,
+                refresh_hash=refresh_hash,
+                keep=max(0, max_sessions - 1),
             ),
         )
 
     async def rotate(
-        self, old_hash: bytes, new_hash: bytes, now: datetime
+        self, session_id: UUID, old_hash: bytes, new_hash: bytes, now: datetime
     ) -> Rotated | Reused | None:
-        claimed = await self._db.fetchrow(
-            _ROTATE.sql, *_ROTATE.args(old_hash=old_hash, new_hash=new_hash, now=now)
-        )
-        if claimed is not None:
-            return Rotated(
-                Session(
-                    id=claimed["id"],
-                    user_id=claimed["user_id"],
-                    created_at=claimed["created_at"],
-                    expires_at=claimed["expires_at"],
-                )
+        values = {"session_id": session_id, "presented_hash": old_hash, "now": now}
+        row = await self._db.fetchrow(_ROTATE.sql, *_ROTATE.args(**values, new_hash=new_hash))
+        if row is not None:
+            session = Session(row["id"], row["user_id"], row["created_at"], row["expires_at"])
+            user = User(
+                id=row["user_id"],
+                email=row["user_email"],
+                name=row["user_name"],
+                password_hash=row["user_password_hash"],
+                created_at=row["user_created_at"],
             )
-        revoked = await self._db.fetchrow(
-            _REVOKE_REUSED.sql, *_REVOKE_REUSED.args(old_hash=old_hash, now=now)
-        )
+            return Rotated(session, user)
+        revoked = await self._db.fetchrow(_REVOKE_REUSED.sql, *_REVOKE_REUSED.args(**values))
         return Reused(session_id=revoked["id"], user_id=revoked["user_id"]) if revoked else None
 
     async def is_active(self, caller: AccessClaims) -> bool:
@@ -283,10 +280,43 @@ def _affected(status: str) -> int:
 # -- tasks -----------------------------------------------------------------------------------
 
 _TASK_COLUMNS = [c.name for c in tasks.c]
-_ADD_TASK = compile_sql(
-    tasks.insert().from_select(
-        _TASK_COLUMNS,
-        sa.select(*(param(c.name, c) for c in tasks.c)).where(live_session()),
+_MAX_TASKS = param("max_tasks", users.c.task_count)
+_ONE: sa.ColumnElement[int] = sa.literal_column("1")
+
+
+def _add_task() -> Compiled:
+    """Count the task against the quota and insert it: one statement. The counter's row lock
+    serialises one user's concurrent creates, so the quota holds exactly."""
+    counted = (
+        users.update()
+        .where(users.c.id == CALLER_USER, users.c.task_count < _MAX_TASKS, live_session())
+        .values(task_count=users.c.task_count + _ONE)
+        .returning(users.c.id)
+        .cte("counted")
+    )
+    row = sa.select(*(param(c.name, c) for c in tasks.c)).select_from(counted)
+    return compile_sql(tasks.insert().from_select(_TASK_COLUMNS, row))
+
+
+def _uncount(deleted: sa.CTE) -> sa.CTE:
+    """Give back to the quota the tasks ``deleted`` removed."""
+    removed = sa.select(sa.func.count()).select_from(deleted).scalar_subquery()
+    return (
+        users.update()
+        .where(users.c.id == CALLER_USER, sa.exists(sa.select(deleted.c.id)))
+        .values(task_count=users.c.task_count - removed)
+        .cte("uncounted")
+    )
+
+
+_ADD_TASK = _add_task()
+_WHY_NOT_ADDED = compile_sql(
+    sa.select(
+        live_session().label("live"),
+        sa.select(users.c.task_count >= _MAX_TASKS)
+        .where(users.c.id == CALLER_USER)
+        .scalar_subquery()
+        .label("full"),
     )
 )
 _OWNED = (tasks.c.id == TASK_ID, tasks.c.user_id == CALLER_USER)
@@ -316,7 +346,7 @@ def _clear_completed() -> Compiled:
         sa.select(
             sa.select(live.c.ok).scalar_subquery().label("live"),
             sa.select(sa.func.count()).select_from(deleted).scalar_subquery().label("deleted"),
-        )
+        ).add_cte(_uncount(deleted))
     )
 
 
@@ -354,7 +384,8 @@ def _delete(conditional: bool) -> Compiled:
     conditions = [*_OWNED, live_session()]
     if conditional:
         conditions.append(tasks.c.version == sa.any_(_VERSIONS))
-    return compile_sql(tasks.delete().where(*conditions).returning(tasks.c.id))
+    deleted = tasks.delete().where(*conditions).returning(tasks.c.id).cte("deleted")
+    return compile_sql(sa.select(deleted.c.id).add_cte(_uncount(deleted)))
 
 
 class PostgresTaskRepository:
@@ -362,12 +393,15 @@ class PostgresTaskRepository:
         self._db = db
         self._clock = clock
 
-    async def add(self, caller: AccessClaims, task: Task) -> bool:
-        row = _task_row(task)
-        status = await self._db.execute(
-            _ADD_TASK.sql, *_ADD_TASK.args(**row, **_caller(caller, self._clock))
-        )
-        return _affected(status) == 1
+    async def add(self, caller: AccessClaims, task: Task, *, max_tasks: int) -> bool:
+        values = {**_task_row(task), **_caller(caller, self._clock), "max_tasks": max_tasks}
+        if _affected(await self._db.execute(_ADD_TASK.sql, *_ADD_TASK.args(**values))) == 1:
+            return True
+        why = await self._db.fetchrow(_WHY_NOT_ADDED.sql, *_WHY_NOT_ADDED.args(**values))
+        if why["live"]:
+            # Full, or a delete made room between the two statements: refused either way.
+            raise QuotaExceeded()
+        return False
 
     async def get(self, caller: AccessClaims, task_id: UUID) -> Task | None:
         values = _caller(caller, self._clock)

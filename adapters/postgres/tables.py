@@ -16,6 +16,10 @@ users = sa.Table(
     sa.Column("name", sa.Text),
     sa.Column("password_hash", sa.Text, nullable=False),
     sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+    # How many tasks the user has: the quota's counter, kept by every statement that adds or
+    # deletes tasks (a cascade from the account takes the row with it).
+    sa.Column("task_count", sa.Integer, nullable=False, server_default="0"),
+    sa.CheckConstraint("task_count >= 0", name="users_task_count_not_negative"),
 )
 
 sessions = sa.Table(
@@ -31,20 +35,9 @@ sessions = sa.Table(
     sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
     sa.Column("expires_at", sa.DateTime(timezone=True), nullable=False),
     sa.Column("revoked_at", sa.DateTime(timezone=True)),
-)
-
-refresh_tokens = sa.Table(
-    "refresh_tokens",
-    metadata,
-    sa.Column("token_hash", sa.LargeBinary, primary_key=True),
-    sa.Column(
-        "session_id",
-        pg.UUID(as_uuid=True),
-        sa.ForeignKey("sessions.id", ondelete="CASCADE"),
-        nullable=False,
-    ),
-    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
-    sa.Column("used_at", sa.DateTime(timezone=True)),
+    # The hash of the session's current refresh token only (see adapters/security/refresh_tokens).
+    sa.Column("refresh_hash", sa.LargeBinary),
+    sa.Column("refreshed_at", sa.DateTime(timezone=True)),
 )
 
 tasks = sa.Table(

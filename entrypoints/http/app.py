@@ -53,6 +53,7 @@ def create_app(container: AsyncContainer, settings: Settings) -> Any:
         origins=settings.cors_origin_list,
         hsts=settings.hsts,
         metrics=app.state.metrics,
+        body_timeout=settings.body_timeout,
     )
 
 

@@ -8,7 +8,7 @@ invalid field by its path, ignores read-only task fields, and still documents th
 from __future__ import annotations
 
 import re
-from collections.abc import Collection, Generator
+from collections.abc import Collection, Generator, Mapping
 from typing import Any, ClassVar, Generic, TypeVar
 
 import msgspec
@@ -54,22 +54,44 @@ def _field_error(prefix: str, error: msgspec.ValidationError) -> FieldError:
     return FieldError(_field_path(prefix, match["path"]), match["message"])
 
 
-def decode_json_body(body: bytes, model: type[T], *, ignored: Collection[str] = ()) -> T:
-    """Decode ``body`` into ``model``, collecting one error per invalid field."""
+def decode_json_body(
+    body: bytes,
+    model: type[T],
+    *,
+    ignored: Collection[str] = (),
+    max_items: Mapping[str, int] | None = None,
+) -> T:
+    """Decode ``body`` into ``model``, collecting one error per invalid field. A list field
+    longer than its ``max_items`` entry is refused before any of its items is looked at."""
     try:
         raw = msgspec.json.decode(body)
     except msgspec.DecodeError as error:
         raise malformed_body(f"The body is not valid JSON: {error}") from None
+    except UnicodeDecodeError:  # msgspec lets the codec's error through, not its own
+        raise malformed_body("The body is not valid UTF-8.") from None
     except RecursionError:
         raise malformed_body("The body is nested too deeply.") from None
     if not isinstance(raw, dict):
         raise validation_problem([FieldError("", "the body must be a JSON object")])
     data = {k: v for k, v in raw.items() if k not in ignored}
+    oversized = _oversized(data, max_items) if max_items else []
+    if oversized:
+        too_long = {error.field for error in oversized}
+        rest = {k: v for k, v in data.items() if k not in too_long}
+        raise validation_problem(oversized + _every_error(rest, model, skipped=too_long))
     try:  # the common case: valid at once
         return msgspec.convert(data, model, strict=True)
     except msgspec.ValidationError as error:
         errors = _every_error(data, model) or [_field_error("", error)]
     raise validation_problem(errors)
+
+
+def _oversized(data: dict[str, Any], max_items: Mapping[str, int]) -> list[FieldError]:
+    return [
+        FieldError(name, f"must hold at most {limit} entries as sent")
+        for name, limit in max_items.items()
+        if isinstance(value := data.get(name), list) and len(value) > limit
+    ]
 
 
 _FIELDS: dict[type[Any], dict[str, msgspec.structs.FieldInfo]] = {}
@@ -82,11 +104,15 @@ def _fields(model: type[Any]) -> dict[str, msgspec.structs.FieldInfo]:
     return known
 
 
-def _every_error(data: dict[str, Any], model: type[Any]) -> list[FieldError]:
+def _every_error(
+    data: dict[str, Any], model: type[Any], *, skipped: Collection[str] = ()
+) -> list[FieldError]:
     """Each field checked on its own, so one answer names every problem."""
     fields = _fields(model)
     errors = [FieldError(name, "is not a known field") for name in data if name not in fields]
     for name, info in fields.items():
+        if name in skipped:
+            continue
         if name not in data:
             if info.required:
                 errors.append(FieldError(name, "is required"))
@@ -102,10 +128,14 @@ class JsonBody(AbstractDTO[T], Generic[T]):
     """Use as ``dto=JsonBody[Model], return_dto=None`` on a handler taking ``data: Model``."""
 
     ignored_fields: ClassVar[frozenset[str]] = frozenset()
+    # List fields refused, by name, when longer than this as sent (before any item is read).
+    max_items: ClassVar[Mapping[str, int]] = {}
 
     def decode_bytes(self, value: bytes) -> Any:
         check_media_type(self.asgi_connection)
-        return decode_json_body(value, self.model_type, ignored=self.ignored_fields)
+        return decode_json_body(
+            value, self.model_type, ignored=self.ignored_fields, max_items=self.max_items
+        )
 
     @classmethod
     def generate_field_definitions(

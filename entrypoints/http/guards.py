@@ -4,6 +4,7 @@ the route handler on every call, which cost several percent of a request."""
 
 from __future__ import annotations
 
+import hmac
 from collections.abc import Awaitable, Callable
 from typing import Any
 from uuid import UUID
@@ -12,11 +13,11 @@ from litestar import Request
 from litestar.types import ASGIApp, Receive, Scope, Send
 
 from application.ports import IdentityProvider
-from domain.errors import NotFound, NotYourAccount, TooManyAttempts
+from domain.errors import InvalidToken, NotFound, NotYourAccount, TooManyAttempts
 from entrypoints.http.body import check_media_type
-from entrypoints.http.client_ip import client_ip
+from entrypoints.http.client_ip import client_key
 from entrypoints.http.problems import malformed_body
-from entrypoints.ioc import AuthRequestLimiter
+from entrypoints.ioc import ApiRequestLimiter, AuthRequestLimiter
 from entrypoints.settings import Settings
 
 Connection = Request[Any, Any, Any]
@@ -45,9 +46,13 @@ async def _resolve(connection: Connection, dependency: type[Any]) -> Any:
 
 async def authenticated(connection: Connection) -> None:
     """401 before anything about the request body is looked at (the token only: the session's
-    liveness is part of the statement the use case runs)."""
+    liveness is part of the statement the use case runs); then the caller's ``API_RATE_LIMIT``,
+    which needs the user id the token names."""
     identity: IdentityProvider = await _resolve(connection, IdentityProvider)
-    await identity.current()
+    caller = await identity.current()
+    limiter: ApiRequestLimiter = await _resolve(connection, ApiRequestLimiter)
+    if (retry_after := await limiter.hit(f"user:{caller.user_id}")) is not None:
+        raise TooManyAttempts(retry_after)
 
 
 async def own_account(connection: Connection) -> None:
@@ -69,10 +74,36 @@ async def json_body_required(connection: Connection) -> None:
         raise malformed_body("A JSON body is required.")
 
 
-async def auth_rate_limit(connection: Connection) -> None:
+async def _client_key(connection: Connection) -> str:
     settings: Settings = await _resolve(connection, Settings)
-    limiter: AuthRequestLimiter = await _resolve(connection, AuthRequestLimiter)
     peer = connection.client.host if connection.client else None
-    ip = client_ip(peer, connection.headers.get("x-forwarded-for"), settings.trusted_proxy_networks)
-    if (retry_after := await limiter.hit(ip)) is not None:
+    # Every X-Forwarded-For line: ``connection.headers.get`` would read the first one only.
+    return client_key(peer, connection.scope["headers"], settings.trusted_proxy_networks)
+
+
+async def auth_rate_limit(connection: Connection) -> None:
+    """``AUTH_RATE_LIMIT`` per client address (IPv6: per /64) on register and login."""
+    limiter: AuthRequestLimiter = await _resolve(connection, AuthRequestLimiter)
+    if (retry_after := await limiter.hit(await _client_key(connection))) is not None:
         raise TooManyAttempts(retry_after)
+
+
+async def client_rate_limit(connection: Connection) -> None:
+    """``API_RATE_LIMIT`` per client address on the routes without a user (refresh)."""
+    limiter: ApiRequestLimiter = await _resolve(connection, ApiRequestLimiter)
+    if (retry_after := await limiter.hit(f"ip:{await _client_key(connection)}")) is not None:
+        raise TooManyAttempts(retry_after)
+
+
+async def metrics_token(connection: Connection) -> None:
+    """With ``METRICS_TOKEN`` set, ``/metrics`` wants ``Authorization: Bearer <it>``."""
+    settings: Settings = await _resolve(connection, Settings)
+    if not settings.metrics_token:
+        return
+    authorization = connection.headers.get("authorization")
+    scheme, _, token = (authorization or "").strip().partition(" ")
+    # Headers arrive as Latin-1 text: back to their bytes, compared in constant time.
+    presented = token.strip().encode("latin-1")
+    expected = settings.metrics_token.encode("utf-8", "surrogatepass")
+    if not (scheme.lower() == "bearer" and hmac.compare_digest(presented, expected)):
+        raise InvalidToken(token_sent=authorization is not None)

@@ -1,9 +1,10 @@
 """ASGI middleware around the Litestar app: request ids, the /api alias, security headers, CORS,
-access logs and metrics, in one pass. It sits outside the framework so that every response,
-including preflights and errors raised by routing, gets the same treatment."""
+the request-body deadline, access logs and metrics, in one pass. It sits outside the framework so
+that every response, including preflights and errors raised by routing, gets the same treatment."""
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import re
 import time
@@ -11,6 +12,7 @@ import uuid
 from collections.abc import Iterable
 from typing import Any
 
+import msgspec
 import structlog
 
 from entrypoints.http.metrics import HttpMetrics
@@ -25,6 +27,23 @@ _API_PREFIX = "/api/"
 _CANONICAL_PREFIX = "/api/v1"
 
 access_log = logging.getLogger("todo.access")
+log = logging.getLogger("todo.http")
+
+DEFAULT_BODY_TIMEOUT = 10.0
+PROBLEM_MEDIA_TYPE = b"application/problem+json"
+REQUEST_TIMEOUT_TYPE = "https://todo.dev/problems/request-timeout"
+
+
+class _TimeoutProblem(msgspec.Struct):
+    """The 408 problem, in the shape of every other one (``problems.Problem``)."""
+
+    type: str
+    title: str
+    status: int
+    detail: str
+    instance: str
+    request_id: str
+
 
 BASE_SECURITY_HEADERS: tuple[tuple[bytes, bytes], ...] = (
     (b"x-content-type-options", b"nosniff"),
@@ -58,9 +77,60 @@ def _header(scope: Scope, name: bytes) -> str | None:
     return None
 
 
+class _BodyDeadline:
+    """The whole request body is due ``timeout`` seconds after the request headers (the server
+    calls the app once they are in). Each time the app waits for more of the body, a timer is
+    armed for that moment: when it fires, the request's task is cancelled where it waits. Work
+    done once the body is in, or once the response has started, is not bounded; requests that
+    read no body arm nothing. Also notes a client that hangs up (``CLIENT_GONE``)."""
+
+    __slots__ = (
+        "_due",
+        "_loop",
+        "_receive",
+        "_state",
+        "body_pending",
+        "expired",
+        "responding",
+        "task",
+    )
+
+    def __init__(self, receive: Any, state: dict[str, Any], timeout: float) -> None:
+        self._receive = receive
+        self._state = state
+        self._loop = asyncio.get_running_loop()
+        self._due = self._loop.time() + timeout
+        self.task: asyncio.Task[Any] | None = None  # the request's, while the app runs
+        self.body_pending = True
+        self.responding = False
+        self.expired = False
+
+    def _expire(self) -> None:
+        if self.task is not None:
+            self.expired = True
+            self.task.cancel()
+
+    async def receive(self) -> dict[str, Any]:
+        if self.task is None or not self.body_pending or self.responding:
+            message: dict[str, Any] = await self._receive()
+        else:
+            timer = self._loop.call_at(self._due, self._expire)
+            try:
+                message = await self._receive()
+            finally:
+                timer.cancel()
+        if message["type"] == "http.disconnect":
+            self._state[CLIENT_GONE] = True
+            self.body_pending = False
+        elif message["type"] == "http.request" and not message.get("more_body", False):
+            self.body_pending = False
+        return message
+
+
 class EdgeMiddleware:
     """Outermost layer, one pass per request: request id, the ``/api`` alias, security headers,
-    CORS (preflights answered here), the access log and metrics."""
+    CORS (preflights answered here), the request-body deadline (408), the access log and
+    metrics."""
 
     ALLOW_METHODS = b"GET, POST, PUT, PATCH, DELETE"
     ALLOW_HEADERS = b"Authorization, Content-Type, If-Match, X-Request-ID"
@@ -68,12 +138,19 @@ class EdgeMiddleware:
     MAX_AGE = b"600"
 
     def __init__(
-        self, app: ASGIApp, *, origins: Iterable[str], hsts: bool, metrics: HttpMetrics | None
+        self,
+        app: ASGIApp,
+        *,
+        origins: Iterable[str],
+        hsts: bool,
+        metrics: HttpMetrics | None,
+        body_timeout: float = DEFAULT_BODY_TIMEOUT,
     ) -> None:
         self.app = app
         self.origins = frozenset(origins)
         self.hsts = hsts
         self.metrics = metrics
+        self.body_timeout = body_timeout
 
     async def __call__(self, scope: Scope, receive: Any, send: Any) -> None:
         if scope["type"] != "http":
@@ -92,21 +169,17 @@ class EdgeMiddleware:
         extra_headers = self._headers(original_path, request_id, allowed_origin)
         status = 500
         started = time.perf_counter()
+        body = _BodyDeadline(receive, state, self.body_timeout)
 
         async def send_with_headers(message: dict[str, Any]) -> None:
             nonlocal status
             if message["type"] == "http.response.start":
                 status = message["status"]
+                body.responding = True
                 names = {name.lower() for name, _ in extra_headers}
                 headers = [(k, v) for k, v in message.get("headers", ()) if k.lower() not in names]
                 message = {**message, "headers": [*headers, *extra_headers]}
             await send(message)
-
-        async def receive_watching() -> dict[str, Any]:
-            message: dict[str, Any] = await receive()
-            if message["type"] == "http.disconnect":
-                state[CLIENT_GONE] = True
-            return message
 
         structlog.contextvars.bind_contextvars(request_id=request_id)
         try:
@@ -117,7 +190,7 @@ class EdgeMiddleware:
             ):
                 await self._preflight(send_with_headers, allowed_origin)
             else:
-                await self.app(scope, receive_watching, send_with_headers)
+                await self._call_app(scope, body, send_with_headers)
         finally:
             elapsed = time.perf_counter() - started
             template = scope.get("path_template") or "unmatched"
@@ -152,6 +225,45 @@ class EdgeMiddleware:
                 (b"access-control-expose-headers", self.EXPOSE_HEADERS),
             ]
         return headers
+
+    async def _call_app(self, scope: Scope, body: _BodyDeadline, send: Any) -> None:
+        task = body.task = asyncio.current_task()
+        try:
+            await self.app(scope, body.receive, send)
+        except asyncio.CancelledError:
+            # Ours only if nobody else cancelled the request too (a server shutting down).
+            if not body.expired or (task is not None and task.uncancel() > 0):
+                raise
+            state = scope["state"]
+            log.info("request body not received in time", extra={"path": state["original_path"]})
+            if not body.responding:
+                await self._request_timeout(send, state["original_path"], state["request_id"])
+        else:
+            if body.expired and task is not None:  # the app swallowed our cancellation
+                task.uncancel()
+        finally:
+            body.task = None
+
+    async def _request_timeout(self, send: Any, path: str, request_id: str) -> None:
+        """408: the body did not arrive in time. Nothing was done with the request, and the
+        connection is closed: the rest of the body may still be on its way."""
+        body = msgspec.json.encode(
+            _TimeoutProblem(
+                type=REQUEST_TIMEOUT_TYPE,
+                title="Request timeout",
+                status=408,
+                detail=f"The request body did not arrive in time ({self.body_timeout:g} s).",
+                instance=path,
+                request_id=request_id,
+            )
+        )
+        headers = [
+            (b"content-type", PROBLEM_MEDIA_TYPE),
+            (b"content-length", str(len(body)).encode()),
+            (b"connection", b"close"),
+        ]
+        await send({"type": "http.response.start", "status": 408, "headers": headers})
+        await send({"type": "http.response.body", "body": body})
 
     async def _preflight(self, send: Any, origin: str | None) -> None:
         """CORS preflights are answered here, before routing (they carry no token)."""

@@ -24,6 +24,7 @@ from domain.errors import (
     InvalidToken,
     NotFound,
     NotYourAccount,
+    QuotaExceeded,
     TooManyAttempts,
     Unavailable,
     ValidationFailed,
@@ -101,6 +102,13 @@ def to_problem(exc: Exception) -> HttpProblem:
                 "precondition-failed",
                 "Precondition failed",
                 "If-Match does not match the current version of the task.",
+            )
+        case QuotaExceeded():
+            return HttpProblem(
+                409,
+                "quota-exceeded",
+                "Quota exceeded",
+                "You have as many tasks as an account may hold; delete some first.",
             )
         case EmailTaken():
             return HttpProblem(
@@ -217,7 +225,7 @@ _DESCRIPTIONS = {
     401: "Missing, invalid or revoked credentials",
     403: "Another user's account",
     404: "No such resource (or not yours)",
-    409: "Email already registered",
+    409: "Conflicts with what is stored (see `type`: email-taken, quota-exceeded)",
     412: "If-Match does not match the current version",
     413: "Body larger than 1 MiB",
     415: "Body is not application/json",

@@ -26,6 +26,7 @@ from joserfc import jwt
 from joserfc.jwk import OctKey
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from adapters.security.refresh_tokens import MacRefreshTokens
 from tests.support.app import PASSWORD, TEST_SECRET, bearer, register, unique_email
 
 AppFactory = Callable[..., AbstractAsyncContextManager[httpx.AsyncClient]]
@@ -704,6 +705,65 @@ async def test_rotation_does_not_extend_and_refresh_tokens_expire(app_with: AppF
         assert_unauthorized(await refresh(client, rotated["refresh_token"]))
 
 
+async def test_a_refresh_token_several_rotations_old_ends_the_session(
+    client: httpx.AsyncClient,
+) -> None:
+    email = unique_email()
+    bystander = await register(client, email)
+    history = [await logged_in(client, email)]
+    for _ in range(3):
+        response = await refresh(client, history[-1]["refresh_token"])
+        assert response.status_code == 200, response.text
+        history.append(response.json())
+    assert_unauthorized(await refresh(client, history[1]["refresh_token"]))  # two rotations old
+    for pair in history:
+        await assert_session_ended(client, pair)
+    await assert_session_works(client, bystander)
+
+
+async def test_forged_refresh_tokens_are_401_and_change_nothing(client: httpx.AsyncClient) -> None:
+    pair = await register(client)
+    token = pair["refresh_token"]
+    session_id = uuid.UUID(jwt_claims(pair["access_token"])["sid"])
+    middle = len(token) // 2
+    forged = {
+        "another secret, this session": MacRefreshTokens(b"not-the-test-secret-0123456789").issue(
+            session_id
+        )[0],
+        "garbled middle": token[:middle]
+        + ("A" if token[middle] != "A" else "B")
+        + token[middle + 1 :],
+        "truncated": token[:-1],
+        "half": token[:middle],
+        "extended": token + "A",
+        "session id": str(session_id),
+    }
+    for name, value in forged.items():
+        assert value != token, name
+        assert_unauthorized(await refresh(client, value))
+    await assert_session_works(client, pair)  # no forgery counted as reuse
+    response = await refresh(client, token)
+    assert response.status_code == 200, response.text
+
+
+async def test_logins_beyond_max_sessions_end_the_stalest(app_with: AppFactory) -> None:
+    async with app_with(max_sessions_per_user=3) as client:
+        email = unique_email()
+        bystander = await register(client)
+        pairs = [await register(client, email)]
+        for _ in range(2):
+            pairs.append(await logged_in(client, email))
+        response = await refresh(client, pairs[0]["refresh_token"])  # protects the first
+        assert response.status_code == 200, response.text
+        pairs[0] = response.json()
+        pairs.append(await logged_in(client, email))
+        await assert_session_ended(client, pairs[1])
+        for pair in (pairs[0], pairs[2], pairs[3], bystander):
+            await assert_session_works(client, pair)
+            response = await refresh(client, pair["refresh_token"])
+            assert response.status_code == 200, response.text
+
+
 # --------------------------------------------------------------------------------------------
 # logout and logout-all
 # --------------------------------------------------------------------------------------------
@@ -953,19 +1013,29 @@ async def test_refresh_tokens_are_stored_only_as_hashes(
     pair = await register(client)
     response = await refresh(client, pair["refresh_token"])
     assert response.status_code == 200
-    tokens = {pair["refresh_token"], response.json()["refresh_token"]}
+    current = response.json()["refresh_token"]
+    tokens = {pair["refresh_token"], current}
+    session_id = uuid.UUID(jwt_claims(pair["access_token"])["sid"])
     async with engine.connect() as connection:
-        rows = (await connection.execute(sa.text("SELECT * FROM refresh_tokens"))).all()
-        sessions = (await connection.execute(sa.text("SELECT * FROM sessions"))).all()
-    assert len(rows) >= 2
-    dumped = repr(rows) + repr(sessions)
-    for row in rows:
-        for value in row:
-            if isinstance(value, bytes | memoryview):
-                dumped += bytes(value).decode("latin-1")
+        rows = (await connection.execute(sa.text("SELECT * FROM sessions"))).mappings().all()
+        token_table = await connection.scalar(sa.text("SELECT to_regclass('refresh_tokens')"))
+    assert token_table is None  # no table of tokens, spent or not
+    assert len(rows) == 1
+    assert rows[0]["id"] == session_id
+    stored = bytes(rows[0]["refresh_hash"])
+    # the hash of the current token, and of it alone
+    minted = MacRefreshTokens(TEST_SECRET.encode())
+    assert minted.read(current) == (session_id, stored)
+    assert minted.read(pair["refresh_token"]) not in (None, (session_id, stored))
+    dumped = repr(list(rows))
+    for value in rows[0].values():
+        if isinstance(value, bytes | memoryview):
+            dumped += bytes(value).decode("latin-1")
     for token in tokens:
         assert token not in dumped
         assert token[:20] not in dumped
+        random_part = b64url_decode(token)[16:48]
+        assert random_part.decode("latin-1") not in dumped
 
 
 @pytest.mark.parametrize("storage", ["postgres"])

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import base64
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import UTC, date, datetime, timedelta
@@ -20,9 +21,12 @@ from adapters.postgres.repositories import (
     PostgresTaskRepository,
     PostgresUserRepository,
 )
+from adapters.security.refresh_tokens import MacRefreshTokens
 from adapters.system import UuidV7Generator
+from application.auth import RefreshSession, SessionPolicy, SessionStarter
 from application.ports import Absence, AccessClaims, Reused, Rotated
-from domain.errors import EmailTaken
+from application.tasks import TaskPolicy
+from domain.errors import EmailTaken, InvalidToken, QuotaExceeded
 from domain.tasks import (
     Position,
     Priority,
@@ -35,11 +39,14 @@ from domain.tasks import (
     sort_value,
 )
 from domain.users import Session, User
-from tests.fakes import FakeClock
+from tests.fakes import FakeClock, FakeTokens
 from tests.support.statements import counting_statements
 
 NOW = datetime(2026, 5, 1, 12, tzinfo=UTC)
 ids = UuidV7Generator()
+MAX_SESSIONS = SessionPolicy(timedelta(days=14)).max_sessions
+MAX_TASKS = TaskPolicy().max_tasks
+REFRESH_SECRET = b"integration-test-refresh-token-secret-0123456789"
 
 
 @pytest.fixture
@@ -74,7 +81,9 @@ async def log_in(
 ) -> AccessClaims:
     """Start a session for ``user`` now, as ``SessionStarter`` does; the caller it names."""
     session = Session(ids.new_id(), user.id, clock.now(), clock.now() + lifetime)
-    await PostgresSessionRepository(db, clock).start(session, session.id.bytes)
+    await PostgresSessionRepository(db, clock).start(
+        session, session.id.bytes, max_sessions=MAX_SESSIONS
+    )
     return AccessClaims(user.id, session.id)
 
 
@@ -106,22 +115,26 @@ async def test_a_transaction_commits_all_or_nothing(engine: AsyncEngine, clock: 
             assert (await PostgresUserRepository(db, clock).get(user.id) is not None) is commit
     assert await scalar(engine, "SELECT count(*) FROM users") == 1
     assert await scalar(engine, "SELECT count(*) FROM sessions") == 1
-    assert await scalar(engine, "SELECT count(*) FROM refresh_tokens") == 1
+    assert await scalar(engine, "SELECT count(*) FROM sessions WHERE refresh_hash IS NOT NULL") == 1
 
 
-async def test_refresh_rotation_and_reuse(db: Database, clock: FakeClock) -> None:
+async def test_refresh_rotation_and_reuse(
+    engine: AsyncEngine, db: Database, clock: FakeClock
+) -> None:
     user = await add_user(db, clock)
     session = Session(ids.new_id(), user.id, NOW, NOW + timedelta(days=14))
     sessions = PostgresSessionRepository(db, clock)
-    await sessions.start(session, b"first")
+    await sessions.start(session, b"first", max_sessions=MAX_SESSIONS)
     caller = AccessClaims(user.id, session.id)
     assert await sessions.is_active(caller)
-    outcome = await sessions.rotate(b"first", b"second", NOW)
-    assert outcome == Rotated(session)
-    assert await sessions.rotate(b"first", b"third", NOW) == Reused(session.id, user.id)
+    outcome = await sessions.rotate(session.id, b"first", b"second", NOW)
+    assert outcome == Rotated(session, user)
+    assert await sessions.is_active(caller)
+    assert await sessions.rotate(session.id, b"first", b"third", NOW) == Reused(session.id, user.id)
     assert not await sessions.is_active(caller)
-    assert await sessions.rotate(b"second", b"third", NOW) is None
-    assert await sessions.rotate(b"never-issued", b"x", NOW) is None
+    assert await sessions.rotate(session.id, b"second", b"third", NOW) is None  # revoked
+    assert await sessions.rotate(ids.new_id(), b"second", b"x", NOW) is None  # no such session
+    assert await scalar(engine, "SELECT count(*) FROM sessions") == 1
 
 
 async def test_twenty_concurrent_rotations_of_one_token_yield_one_success(
@@ -129,16 +142,19 @@ async def test_twenty_concurrent_rotations_of_one_token_yield_one_success(
 ) -> None:
     user = await add_user(db, clock)
     session = Session(ids.new_id(), user.id, NOW, NOW + timedelta(days=14))
-    await PostgresSessionRepository(db, clock).start(session, b"shared")
+    await PostgresSessionRepository(db, clock).start(session, b"shared", max_sessions=MAX_SESSIONS)
 
     async def rotate(n: int) -> object:
         async with database(engine) as own:  # one request each
             sessions = PostgresSessionRepository(own, clock)
-            return await sessions.rotate(b"shared", f"new-{n}".encode(), NOW)
+            return await sessions.rotate(session.id, b"shared", f"new-{n}".encode(), NOW)
 
     outcomes = await asyncio.gather(*(rotate(n) for n in range(20)))
     assert sum(isinstance(o, Rotated) for o in outcomes) == 1
     assert sum(isinstance(o, Reused) for o in outcomes) == 19
+    winner = next(n for n, o in enumerate(outcomes) if isinstance(o, Rotated))
+    stored = await rows(engine, "SELECT refresh_hash, refreshed_at FROM sessions")
+    assert stored == [(f"new-{winner}".encode(), NOW)]  # the winner's hash, and only it
     caller = AccessClaims(user.id, session.id)
     assert not await PostgresSessionRepository(db, clock).is_active(caller)
 
@@ -153,7 +169,7 @@ async def seed_tasks(db: Database, clock: FakeClock, caller: AccessClaims, count
             tags=("even",) if n % 2 == 0 else ("odd",),
         )
         task = new_task(ids.new_id(), caller.user_id, changes, NOW + timedelta(seconds=n))
-        assert await repository.add(caller, task)
+        assert await repository.add(caller, task, max_tasks=MAX_TASKS)
 
 
 async def a_caller(db: Database, clock: FakeClock, email: str = "ada@example.com") -> AccessClaims:
@@ -234,7 +250,7 @@ async def test_updates_are_scoped_by_owner_and_version(db: Database, clock: Fake
     ada, bob = await a_caller(db, clock), await a_caller(db, clock, "bob@example.com")
     task = new_task(ids.new_id(), ada.user_id, TaskChanges(title="mine"), NOW)
     repository = PostgresTaskRepository(db, clock)
-    assert await repository.add(ada, task)
+    assert await repository.add(ada, task, max_tasks=MAX_TASKS)
     rename = TaskChanges(title="x")
     assert await repository.update(bob, task.id, rename, expected_versions=None, now=NOW) is None
     assert not await repository.delete(bob, task.id, expected_versions=None)
@@ -268,7 +284,7 @@ async def test_absence_tells_session_ended_no_task_and_stale_version_apart(
     ada, bob = await a_caller(db, clock), await a_caller(db, clock, "bob@example.com")
     task = new_task(ids.new_id(), ada.user_id, TaskChanges(title="mine"), NOW)
     repository = PostgresTaskRepository(db, clock)
-    assert await repository.add(ada, task)
+    assert await repository.add(ada, task, max_tasks=MAX_TASKS)
     assert await repository.absence(ada, task.id) is Absence.STALE_VERSION
     assert await repository.absence(ada, ids.new_id()) is Absence.NO_TASK
     assert await repository.absence(bob, task.id) is Absence.NO_TASK  # not bob's
@@ -292,7 +308,7 @@ async def test_a_caller_whose_session_is_not_live_gets_nothing(
     tasks = PostgresTaskRepository(db, clock)
     sessions = PostgresSessionRepository(db, clock)
     done = new_task(ids.new_id(), ada.user_id, TaskChanges(title="d", completed=True), NOW)
-    assert await tasks.add(ada, done)
+    assert await tasks.add(ada, done, max_tasks=MAX_TASKS)
     if ending == "revoked":
         assert await sessions.revoke(ada)
         caller = ada
@@ -305,7 +321,7 @@ async def test_a_caller_whose_session_is_not_live_gets_nothing(
     before = await rows(engine, "SELECT * FROM tasks")
     now = clock.now()
     extra = new_task(ids.new_id(), caller.user_id, TaskChanges(title="x"), now)
-    assert not await tasks.add(caller, extra)
+    assert not await tasks.add(caller, extra, max_tasks=MAX_TASKS)
     assert await tasks.get(caller, done.id) is None
     changes = TaskChanges(title="changed")
     assert await tasks.update(caller, done.id, changes, expected_versions=None, now=now) is None
@@ -369,18 +385,18 @@ async def test_starting_a_session_forgets_the_users_dead_sessions_and_their_toke
     bobs = Session(ids.new_id(), bob.id, long_ago, NOW - timedelta(days=6))
     sessions = PostgresSessionRepository(db, clock)
     for n, session in enumerate((live, expired, revoked, bobs)):
-        await sessions.start(session, f"token-{n}".encode())
+        await sessions.start(session, f"token-{n}".encode(), max_sessions=MAX_SESSIONS)
     assert await sessions.revoke(AccessClaims(ada.id, revoked.id))
     fresh = Session(ids.new_id(), ada.id, NOW, NOW + timedelta(days=14))
     with counting_statements(engine) as statements:
-        await sessions.start(fresh, b"token-fresh")
+        await sessions.start(fresh, b"token-fresh", max_sessions=MAX_SESSIONS)
         await asyncio.sleep(0)
     assert len(statements) == 1, statements  # forgetting is part of the one statement
     left = {row.id for row in await rows(engine, "SELECT id FROM sessions")}
     assert left == {live.id, fresh.id, bobs.id}
-    tokens = {row.token_hash for row in await rows(engine, "SELECT token_hash FROM refresh_tokens")}
+    tokens = {row.refresh_hash for row in await rows(engine, "SELECT refresh_hash FROM sessions")}
     assert tokens == {b"token-0", b"token-3", b"token-fresh"}
-    assert await sessions.rotate(b"token-2", b"next", NOW) is None  # gone, not "reused"
+    assert await sessions.rotate(revoked.id, b"token-2", b"next", NOW) is None  # gone, not reused
     assert await sessions.is_active(AccessClaims(ada.id, live.id))
 
 
@@ -401,3 +417,286 @@ async def test_a_pooled_endpoint_url_works_without_statement_caches(database_url
                 assert await users.by_email("nobody@example.invalid") is None
     finally:
         await pooled.dispose()
+
+
+# -- refresh tokens: one hash per session, reuse, forgeries ------------------------------------
+
+
+class Auth:
+    """The session use cases over PostgreSQL, wired as the container wires them."""
+
+    def __init__(self, db: Database, clock: FakeClock, **policy: Any) -> None:
+        self.clock = clock
+        self.tokens = FakeTokens()
+        self.refresh_tokens = MacRefreshTokens(REFRESH_SECRET)
+        self.sessions = PostgresSessionRepository(db, clock)
+        self.start = SessionStarter(
+            self.sessions,
+            self.tokens,
+            self.refresh_tokens,
+            ids,
+            clock,
+            SessionPolicy(timedelta(days=14), **policy),
+        )
+        self.refresh = RefreshSession(self.sessions, self.tokens, self.refresh_tokens, clock)
+
+    def claims(self, pair: Any) -> AccessClaims:
+        return self.tokens.verify_access(pair.access_token)
+
+    def hash_of(self, refresh_token: str) -> bytes:
+        read = self.refresh_tokens.read(refresh_token)
+        assert read is not None
+        return read[1]
+
+
+SESSION_ROWS = "SELECT id, refresh_hash, refreshed_at, revoked_at FROM sessions ORDER BY id"
+
+
+async def test_a_session_keeps_one_hash_however_many_rotations(
+    engine: AsyncEngine, db: Database, clock: FakeClock
+) -> None:
+    user = await add_user(db, clock)
+    auth = Auth(db, clock)
+    pair = await auth.start(user)
+    session_id = auth.claims(pair).session_id
+    seen = {pair.refresh_token}
+    for _ in range(300):
+        clock.advance(seconds=1)
+        pair = await auth.refresh(pair.refresh_token)
+        seen.add(pair.refresh_token)
+    assert len(seen) == 301
+    assert await rows(engine, SESSION_ROWS) == [
+        (session_id, auth.hash_of(pair.refresh_token), clock.now(), None)
+    ]
+    assert await scalar(engine, "SELECT to_regclass('refresh_tokens')") is None  # no token table
+    assert (await auth.refresh(pair.refresh_token)).user == user
+
+
+@pytest.mark.parametrize("age", [2, 3, 10])
+async def test_a_token_rotations_old_is_reuse_and_ends_the_session(
+    engine: AsyncEngine, db: Database, clock: FakeClock, age: int
+) -> None:
+    user = await add_user(db, clock)
+    auth = Auth(db, clock)
+    other = await auth.start(user)
+    history = [await auth.start(user)]
+    for _ in range(age):
+        clock.advance(seconds=1)
+        history.append(await auth.refresh(history[-1].refresh_token))
+    latest = auth.claims(history[-1])
+    with pytest.raises(InvalidToken):
+        await auth.refresh(history[-1 - age].refresh_token)
+    assert not await auth.sessions.is_active(latest)
+    revoked_at = await scalar(
+        engine, f"SELECT revoked_at FROM sessions WHERE id = '{latest.session_id}'"
+    )
+    assert revoked_at == clock.now()
+    for pair in history:  # the current token is dead too, and so is every older one
+        with pytest.raises(InvalidToken):
+            await auth.refresh(pair.refresh_token)
+    stored = await scalar(
+        engine, f"SELECT refresh_hash FROM sessions WHERE id = '{latest.session_id}'"
+    )
+    assert stored == auth.hash_of(history[-1].refresh_token)  # reuse swapped nothing
+    assert await auth.sessions.is_active(auth.claims(other))  # another session is untouched
+    await auth.refresh(other.refresh_token)
+
+
+def forgeries(token: str, session_id: UUID) -> dict[str, str]:
+    """Tokens this service never issued, most of them naming a real session."""
+    other_secret, _ = MacRefreshTokens(b"another-secret-entirely-0123456789").issue(session_id)
+    raw = base64.urlsafe_b64decode(token + "==")
+
+    def encode(data: bytes) -> str:
+        return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
+
+    middle = len(token) // 2
+    return {
+        "another secret": other_secret,
+        "MAC bit flipped": encode(raw[:-1] + bytes([raw[-1] ^ 1])),
+        "random part bit flipped": encode(raw[:20] + bytes([raw[20] ^ 0x80]) + raw[21:]),
+        "another session id": encode(UUID(int=session_id.int ^ 1).bytes + raw[16:]),
+        "MAC stripped": encode(raw[:-16]),
+        "garbled middle": token[:middle]
+        + ("A" if token[middle] != "A" else "B")
+        + token[middle + 1 :],
+        "truncated by one": token[:-1],
+        "truncated to half": token[:middle],
+        "one character added": token + "A",
+        "non-ascii": token[:-1] + "é",
+        "NUL": token[:-1] + "\x00",
+        "hex": raw.hex(),
+        "empty": "",
+        "a session id": str(session_id),
+    }
+
+
+async def test_forged_or_mangled_refresh_tokens_cost_no_statement_and_change_nothing(
+    engine: AsyncEngine, db: Database, clock: FakeClock
+) -> None:
+    user = await add_user(db, clock)
+    auth = Auth(db, clock)
+    pair = await auth.start(user)
+    claims = auth.claims(pair)
+    before = await rows(engine, SESSION_ROWS)
+    with counting_statements(engine) as statements:
+        for name, forged in forgeries(pair.refresh_token, claims.session_id).items():
+            assert auth.refresh_tokens.read(forged) is None, name
+            with pytest.raises(InvalidToken):
+                await auth.refresh(forged)
+        await asyncio.sleep(0)
+    assert statements == []  # not a token this service made: nothing is looked up
+    assert await rows(engine, SESSION_ROWS) == before
+    assert await auth.sessions.is_active(claims)
+    assert (await auth.refresh(pair.refresh_token)).user == user
+
+
+async def test_a_refresh_costs_one_statement_and_a_reuse_two(
+    engine: AsyncEngine, db: Database, clock: FakeClock
+) -> None:
+    user = await add_user(db, clock)
+    auth = Auth(db, clock)
+    pair = await auth.start(user)
+    with counting_statements(engine) as statements:
+        rotated = await auth.refresh(pair.refresh_token)
+        await asyncio.sleep(0)
+    assert len(statements) == 1, statements  # the user comes back with the swap
+    assert rotated.user == user
+    with counting_statements(engine) as statements:
+        with pytest.raises(InvalidToken):
+            await auth.refresh(pair.refresh_token)
+        await asyncio.sleep(0)
+    assert len(statements) == 2, statements
+
+
+# -- at most max_sessions live sessions per user -----------------------------------------------
+
+
+async def start_at(
+    sessions: PostgresSessionRepository, clock: FakeClock, user: User, *, max_sessions: int
+) -> Session:
+    now = clock.now()
+    session = Session(ids.new_id(), user.id, now, now + timedelta(days=14))
+    await sessions.start(session, session.id.bytes, max_sessions=max_sessions)
+    clock.advance(minutes=1)
+    return session
+
+
+async def session_ids(engine: AsyncEngine) -> set[UUID]:
+    return {row.id for row in await rows(engine, "SELECT id FROM sessions")}
+
+
+async def test_starting_beyond_max_sessions_forgets_the_stalest(
+    engine: AsyncEngine, db: Database, clock: FakeClock
+) -> None:
+    ada = await add_user(db, clock)
+    bob = await add_user(db, clock, "bob@example.com")
+    sessions = PostgresSessionRepository(db, clock)
+    bobs = [await start_at(sessions, clock, bob, max_sessions=3) for _ in range(3)]
+    first, second, third = [await start_at(sessions, clock, ada, max_sessions=3) for _ in range(3)]
+    assert await session_ids(engine) == {first.id, second.id, third.id} | {s.id for s in bobs}
+    # refreshing the oldest makes it the most recently used
+    rotated = await sessions.rotate(first.id, first.id.bytes, b"new", clock.now())
+    assert isinstance(rotated, Rotated)
+    clock.advance(minutes=1)
+    with counting_statements(engine) as statements:
+        fourth = await start_at(sessions, clock, ada, max_sessions=3)
+        await asyncio.sleep(0)
+    assert len(statements) == 1, statements  # evicting is part of the one statement
+    assert await session_ids(engine) == {first.id, third.id, fourth.id} | {s.id for s in bobs}
+    fifth = await start_at(sessions, clock, ada, max_sessions=3)
+    assert await session_ids(engine) == {first.id, fourth.id, fifth.id} | {s.id for s in bobs}
+    # an evicted session is gone: its token is unknown, not reused
+    assert await sessions.rotate(second.id, second.id.bytes, b"x", clock.now()) is None
+    assert not await sessions.is_active(AccessClaims(ada.id, second.id))
+    for session in (first, fourth, fifth, *bobs):
+        assert await sessions.is_active(AccessClaims(session.user_id, session.id))
+
+
+async def test_dead_sessions_do_not_count_against_max_sessions(
+    engine: AsyncEngine, db: Database, clock: FakeClock
+) -> None:
+    ada = await add_user(db, clock)
+    sessions = PostgresSessionRepository(db, clock)
+    revoked = await start_at(sessions, clock, ada, max_sessions=3)
+    assert await sessions.revoke(AccessClaims(ada.id, revoked.id))
+    short = Session(ids.new_id(), ada.id, clock.now(), clock.now() + timedelta(seconds=30))
+    await sessions.start(short, b"short", max_sessions=3)
+    clock.advance(minutes=1)  # expired now
+    kept = [await start_at(sessions, clock, ada, max_sessions=3) for _ in range(3)]
+    assert await session_ids(engine) == {s.id for s in kept}
+
+
+async def test_max_sessions_through_the_use_cases(
+    engine: AsyncEngine, db: Database, clock: FakeClock
+) -> None:
+    user = await add_user(db, clock)
+    auth = Auth(db, clock, max_sessions=3)
+    pairs = []
+    for _ in range(3):
+        pairs.append(await auth.start(user))
+        clock.advance(minutes=1)
+    pairs[0] = await auth.refresh(pairs[0].refresh_token)  # protects the first session
+    clock.advance(minutes=1)
+    pairs.append(await auth.start(user))
+    assert await session_ids(engine) == {auth.claims(p).session_id for p in pairs} - {
+        auth.claims(pairs[1]).session_id
+    }
+    assert not await auth.sessions.is_active(auth.claims(pairs[1]))
+    with pytest.raises(InvalidToken):
+        await auth.refresh(pairs[1].refresh_token)
+    for pair in (pairs[0], pairs[2], pairs[3]):
+        await auth.refresh(pair.refresh_token)
+
+
+# -- at most max_tasks tasks per user ------------------------------------------------------------
+
+
+async def test_adding_beyond_max_tasks_is_refused_and_writes_nothing(
+    engine: AsyncEngine, db: Database, clock: FakeClock
+) -> None:
+    ada, bob = await a_caller(db, clock), await a_caller(db, clock, "bob@example.com")
+    repository = PostgresTaskRepository(db, clock)
+    for n in range(3):
+        task = new_task(ids.new_id(), ada.user_id, TaskChanges(title=f"t{n}"), NOW)
+        assert await repository.add(ada, task, max_tasks=3)
+    before = await rows(engine, "SELECT * FROM tasks ORDER BY id")
+    extra = new_task(ids.new_id(), ada.user_id, TaskChanges(title="one too many"), NOW)
+    with pytest.raises(QuotaExceeded):
+        await repository.add(ada, extra, max_tasks=3)
+    assert await rows(engine, "SELECT * FROM tasks ORDER BY id") == before
+    with counting_statements(engine) as statements:
+        assert await repository.add(ada, extra, max_tasks=4)  # the quota is the caller's argument
+        await asyncio.sleep(0)
+    assert len(statements) == 1, statements  # the count is part of the one statement
+    bobs = new_task(ids.new_id(), bob.user_id, TaskChanges(title="bob's"), NOW)
+    assert await repository.add(bob, bobs, max_tasks=1)  # ada's tasks are not bob's
+    # a dead session is told as such, full or not
+    assert await PostgresSessionRepository(db, clock).revoke(ada)
+    late = new_task(ids.new_id(), ada.user_id, TaskChanges(title="late"), NOW)
+    assert not await repository.add(ada, late, max_tasks=4)
+    assert not await repository.add(ada, late, max_tasks=100)
+    assert not await repository.add(ada, late, max_tasks=0)
+    clock.advance(days=14)  # and so is an expired one
+    assert not await repository.add(bob, late, max_tasks=1)
+    assert await scalar(engine, f"SELECT count(*) FROM tasks WHERE id = '{late.id}'") == 0
+    assert await scalar(engine, "SELECT count(*) FROM tasks") == 5
+
+
+async def test_concurrent_adds_never_exceed_max_tasks(
+    engine: AsyncEngine, db: Database, clock: FakeClock
+) -> None:
+    ada = await a_caller(db, clock)
+
+    async def add(n: int) -> bool | None:
+        async with database(engine) as own:  # one request each
+            task = new_task(ids.new_id(), ada.user_id, TaskChanges(title=f"t{n}"), NOW)
+            try:
+                return await PostgresTaskRepository(own, clock).add(ada, task, max_tasks=5)
+            except QuotaExceeded:
+                return None
+
+    outcomes = await asyncio.gather(*(add(n) for n in range(20)))
+    assert await scalar(engine, "SELECT count(*) FROM tasks") == 5
+    assert outcomes.count(True) == 5
+    assert outcomes.count(None) == 15

@@ -11,7 +11,7 @@ from entrypoints.http.client_ip import client_ip
 from entrypoints.settings import SettingsError, load_settings
 
 NO_ENV_FILE = Path("/nonexistent/.env")
-STRONG = "k" * 40
+STRONG = "Kq7-vN2x_Rb9mT4pLw8Zc3Hy6Fd1Gs5J"  # 32 bytes, no repeats: passes the entropy checks
 
 
 def settings(**env: str):  # type: ignore[no-untyped-def]

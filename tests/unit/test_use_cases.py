@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import base64
+import copy
 from datetime import timedelta
 from uuid import UUID
 
 import pytest
 
+from adapters.memory.store import StoredSession
 from adapters.security.common_passwords import CommonPasswords
+from adapters.security.refresh_tokens import MacRefreshTokens
 from application.auth import (
     GetCurrentUser,
     LogIn,
@@ -19,7 +23,7 @@ from application.auth import (
     SessionStarter,
 )
 from application.dto import Completion, Credentials, Registration, TaskListing, TaskWrite
-from application.ports import Absence, AccessClaims
+from application.ports import Absence, AccessClaims, Reused, Rotated
 from application.tasks import (
     ClearCompletedTasks,
     CompleteTask,
@@ -27,18 +31,21 @@ from application.tasks import (
     DeleteTask,
     GetTask,
     ListTasks,
+    TaskPolicy,
     UpdateTask,
 )
 from domain.errors import (
     EmailTaken,
     InvalidCredentials,
     InvalidToken,
+    QuotaExceeded,
     TaskNotFound,
     TooManyAttempts,
     ValidationFailed,
     VersionMismatch,
 )
 from domain.tasks import TaskChanges, TaskQuery, new_task
+from domain.users import Session
 from tests.fakes import (
     FakeClock,
     FakeHasher,
@@ -54,6 +61,8 @@ from tests.fakes import (
 )
 
 PASSWORD = "correct horse battery"
+REFRESH_SECRET = b"unit-test-refresh-token-secret-0123456789"
+MAX_TASKS = TaskPolicy().max_tasks
 
 
 class World:
@@ -70,8 +79,13 @@ class World:
         self.users = MemoryUserRepository(self.store, self.clock)
         self.sessions = MemorySessionRepository(self.store, self.clock)
         self.tasks = MemoryTaskRepository(self.store, self.clock)
+        self.refresh_tokens = MacRefreshTokens(REFRESH_SECRET)
+        self.task_policy = TaskPolicy()
+        self.use_policy(SessionPolicy(timedelta(days=14)))
+
+    def use_policy(self, policy: SessionPolicy) -> None:
         self.starter = SessionStarter(
-            self.sessions, self.tokens, self.ids, self.clock, SessionPolicy(timedelta(days=14))
+            self.sessions, self.tokens, self.refresh_tokens, self.ids, self.clock, policy
         )
 
     def register(self) -> RegisterUser:
@@ -89,7 +103,10 @@ class World:
         return LogIn(self.users, self.hasher, self.limiter, self.starter)
 
     def refresh(self) -> RefreshSession:
-        return RefreshSession(self.users, self.sessions, self.tokens, self.clock)
+        return RefreshSession(self.sessions, self.tokens, self.refresh_tokens, self.clock)
+
+    def create(self, identity: FakeIdentity) -> CreateTask:
+        return CreateTask(identity, self.tasks, self.ids, self.clock, self.task_policy)
 
     def identity(self, claims: AccessClaims | None) -> FakeIdentity:
         return FakeIdentity(claims)
@@ -194,9 +211,7 @@ async def test_log_out_everywhere_ends_every_session(world: World) -> None:
 async def test_tasks_of_one_user_are_invisible_to_another(world: World) -> None:
     ada, bob = await new_account(world), await new_account(world, "bob@example.com")
     as_ada, as_bob = world.identity(ada), world.identity(bob)
-    task = await CreateTask(as_ada, world.tasks, world.ids, world.clock)(
-        TaskChanges(title="Ada's", completed=True)
-    )
+    task = await world.create(as_ada)(TaskChanges(title="Ada's", completed=True))
     with pytest.raises(TaskNotFound):
         await GetTask(as_bob, world.tasks)(task.id)
     with pytest.raises(TaskNotFound):
@@ -215,7 +230,7 @@ async def test_tasks_of_one_user_are_invisible_to_another(world: World) -> None:
 
 async def test_stale_version_is_a_mismatch_and_changes_nothing(world: World) -> None:
     identity = world.identity(await new_account(world))
-    task = await CreateTask(identity, world.tasks, world.ids, world.clock)(TaskChanges(title="v1"))
+    task = await world.create(identity)(TaskChanges(title="v1"))
     update = UpdateTask(identity, world.tasks, world.clock)
     with pytest.raises(VersionMismatch):
         await update(TaskWrite(task.id, TaskChanges(title="v2"), expected_versions=frozenset({7})))
@@ -232,7 +247,7 @@ async def test_stale_version_is_a_mismatch_and_changes_nothing(world: World) -> 
 
 async def test_complete_toggles_without_a_value_and_sets_with_one(world: World) -> None:
     identity = world.identity(await new_account(world))
-    task = await CreateTask(identity, world.tasks, world.ids, world.clock)(TaskChanges(title="t"))
+    task = await world.create(identity)(TaskChanges(title="t"))
     complete = CompleteTask(identity, world.tasks, world.clock)
     assert (await complete(Completion(task.id))).completed is True
     assert (await complete(Completion(task.id))).completed is False
@@ -251,9 +266,9 @@ async def test_logging_in_forgets_the_users_dead_sessions(world: World) -> None:
     ada_sessions = [s for s in world.store.sessions.values() if s.session.user_id == claims.user_id]
     assert len(ada_sessions) == 1  # the revoked one and the expired one are gone
     assert len(world.store.sessions) == 2  # bob's is untouched
-    # ...and so are the refresh tokens of the forgotten sessions.
-    assert len(world.store.refresh_tokens) == 2
-    assert {t.session_id for t in world.store.refresh_tokens.values()} == set(world.store.sessions)
+    # ...and their token hashes with them: what is left is one current hash per session.
+    hashes = [s.refresh_hash for s in world.store.sessions.values()]
+    assert len(set(hashes)) == 2
     with pytest.raises(InvalidToken):
         await world.refresh()(expiring.refresh_token)
 
@@ -277,16 +292,14 @@ async def test_task_use_cases_refuse_a_caller_whose_session_ended(
 ) -> None:
     claims = await new_account(world)
     identity = world.identity(claims)
-    task = await CreateTask(identity, world.tasks, world.ids, world.clock)(
-        TaskChanges(title="kept", completed=True)
-    )
+    task = await world.create(identity)(TaskChanges(title="kept", completed=True))
     if ending == "logged out":
         await LogOut(identity, world.sessions)()
     else:
         world.clock.advance(days=14)
     before = dict(world.store.tasks)
     with pytest.raises(InvalidToken):
-        await CreateTask(identity, world.tasks, world.ids, world.clock)(TaskChanges(title="new"))
+        await world.create(identity)(TaskChanges(title="new"))
     with pytest.raises(InvalidToken):
         await GetTask(identity, world.tasks)(task.id)
     with pytest.raises(InvalidToken):
@@ -310,7 +323,7 @@ async def test_task_use_cases_refuse_a_caller_whose_session_ended(
 
 async def test_delete_tells_a_stale_version_from_a_missing_task(world: World) -> None:
     identity = world.identity(await new_account(world))
-    task = await CreateTask(identity, world.tasks, world.ids, world.clock)(TaskChanges(title="t"))
+    task = await world.create(identity)(TaskChanges(title="t"))
     delete = DeleteTask(identity, world.tasks)
     with pytest.raises(VersionMismatch):
         await delete(task.id, frozenset({2}))
@@ -329,7 +342,7 @@ async def test_memory_absence_tells_session_ended_no_task_and_stale_version_apar
 ) -> None:
     ada, bob = await new_account(world), await new_account(world, "bob@example.com")
     task = new_task(world.ids.new_id(), ada.user_id, TaskChanges(title="t"), world.clock.now())
-    assert await world.tasks.add(ada, task)
+    assert await world.tasks.add(ada, task, max_tasks=MAX_TASKS)
     assert await world.tasks.absence(ada, task.id) is Absence.STALE_VERSION
     assert await world.tasks.absence(ada, UUID(int=99)) is Absence.NO_TASK
     assert await world.tasks.absence(bob, task.id) is Absence.NO_TASK  # not bob's
@@ -344,11 +357,11 @@ async def test_memory_repositories_give_an_ended_or_foreign_session_nothing(
     ada = await new_account(world)
     now = world.clock.now()
     done = new_task(world.ids.new_id(), ada.user_id, TaskChanges(title="d", completed=True), now)
-    assert await world.tasks.add(ada, done)
+    assert await world.tasks.add(ada, done, max_tasks=MAX_TASKS)
 
     async def gets_nothing(caller: AccessClaims) -> None:
         extra = new_task(world.ids.new_id(), caller.user_id, TaskChanges(title="x"), now)
-        assert not await world.tasks.add(caller, extra)
+        assert not await world.tasks.add(caller, extra, max_tasks=MAX_TASKS)
         assert await world.tasks.get(caller, done.id) is None
         changes = TaskChanges(title="changed")
         assert (
@@ -369,3 +382,253 @@ async def test_memory_repositories_give_an_ended_or_foreign_session_nothing(
     assert await world.sessions.is_active(ada)
     assert await world.sessions.revoke(ada)
     await gets_nothing(ada)
+
+
+# -- refresh tokens: one hash per session, reuse, forgeries ------------------------------------
+
+
+def stored(world: World, claims: AccessClaims) -> StoredSession:
+    return world.store.sessions[claims.session_id]
+
+
+def current_hash(world: World, refresh_token: str) -> bytes:
+    read = world.refresh_tokens.read(refresh_token)
+    assert read is not None
+    return read[1]
+
+
+async def test_a_session_keeps_one_hash_however_many_rotations(world: World) -> None:
+    pair = await world.register()(Registration(email="ada@example.com", password=PASSWORD))
+    session_id = world.tokens.verify_access(pair.access_token).session_id
+    seen = {pair.refresh_token}
+    for _ in range(300):
+        world.clock.advance(seconds=1)
+        pair = await world.refresh()(pair.refresh_token)
+        seen.add(pair.refresh_token)
+    assert len(seen) == 301  # every rotation gave a new token...
+    assert list(world.store.sessions) == [session_id]  # ...and nothing more was kept
+    kept = world.store.sessions[session_id]
+    assert kept.refresh_hash == current_hash(world, pair.refresh_token)
+    assert kept.refresh_hash not in {pair.refresh_token.encode(), b""}
+    assert kept.refreshed_at == world.clock.now()
+    assert kept.revoked_at is None
+    assert (await world.refresh()(pair.refresh_token)).user.email == "ada@example.com"
+
+
+@pytest.mark.parametrize("age", [2, 3, 10])
+async def test_a_token_rotations_old_is_reuse_and_ends_the_session(world: World, age: int) -> None:
+    pair = await world.register()(Registration(email="ada@example.com", password=PASSWORD))
+    other = await world.log_in()(Credentials("ada@example.com", PASSWORD))
+    history = [pair]
+    for _ in range(age):
+        history.append(await world.refresh()(history[-1].refresh_token))
+    with pytest.raises(InvalidToken):
+        await world.refresh()(history[-1 - age].refresh_token)
+    latest = world.tokens.verify_access(history[-1].access_token)
+    assert not await world.sessions.is_active(latest)
+    assert stored(world, latest).revoked_at == world.clock.now()
+    for pair_ in history:  # the current token is dead too, and so is every older one
+        with pytest.raises(InvalidToken):
+            await world.refresh()(pair_.refresh_token)
+    # another session of the same user is untouched
+    assert await world.sessions.is_active(world.tokens.verify_access(other.access_token))
+    await world.refresh()(other.refresh_token)
+
+
+async def test_the_repository_calls_any_hash_but_the_current_one_reuse(world: World) -> None:
+    claims = await new_account(world)
+    kept = stored(world, claims)
+    first = kept.refresh_hash
+    sessions = world.sessions
+    now = world.clock.now()
+    rotated = await sessions.rotate(claims.session_id, first, b"second", now)
+    assert isinstance(rotated, Rotated)
+    assert rotated.session == kept.session
+    assert rotated.user == await world.users.get(claims.user_id)
+    assert await sessions.rotate(claims.session_id, b"second", b"third", now) == Rotated(
+        kept.session, rotated.user
+    )
+    assert kept.refresh_hash == b"third"
+    reused = await sessions.rotate(claims.session_id, first, b"fourth", now)  # two rotations old
+    assert reused == Reused(claims.session_id, claims.user_id)
+    assert kept.refresh_hash == b"third"  # nothing was swapped
+    assert not await sessions.is_active(claims)
+    assert await sessions.rotate(claims.session_id, b"third", b"fifth", now) is None  # revoked
+    assert await sessions.rotate(UUID(int=424242), b"third", b"x", now) is None  # no session
+
+
+def forgeries(world: World, token: str, session_id: UUID) -> dict[str, str]:
+    """Tokens this service never issued, most of them naming a real session."""
+    other_secret, _ = MacRefreshTokens(b"another-secret-entirely-0123456789").issue(session_id)
+    raw = base64.urlsafe_b64decode(token + "==")
+    flipped_mac = raw[:-1] + bytes([raw[-1] ^ 1])
+    flipped_random = raw[:20] + bytes([raw[20] ^ 0x80]) + raw[21:]
+    other_session = UUID(int=session_id.int ^ 1).bytes + raw[16:]
+
+    def encode(data: bytes) -> str:
+        return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
+
+    middle = len(token) // 2
+    swapped = "A" if token[middle] != "A" else "B"
+    return {
+        "another secret": other_secret,
+        "MAC bit flipped": encode(flipped_mac),
+        "random part bit flipped": encode(flipped_random),
+        "another session id under the old MAC": encode(other_session),
+        "MAC stripped": encode(raw[:-16]),
+        "garbled middle": token[:middle] + swapped + token[middle + 1 :],
+        "truncated by one": token[:-1],
+        "truncated to half": token[:middle],
+        "one character added": token + "A",
+        "padded": token + "==",
+        "spaces around": f" {token} ",
+        "non-ascii": token[:-1] + "é",
+        "standard base64": base64.b64encode(raw).decode(),
+        "hex": raw.hex(),
+        "empty": "",
+        "garbage": "garbage",
+        "an access token": world.tokens.issue_access(UUID(int=1), session_id, world.clock.now()),
+        "a session id": str(session_id),
+    }
+
+
+async def test_forged_or_mangled_refresh_tokens_read_as_nothing_and_change_nothing(
+    world: World,
+) -> None:
+    pair = await world.register()(Registration(email="ada@example.com", password=PASSWORD))
+    claims = world.tokens.verify_access(pair.access_token)
+    assert world.refresh_tokens.read(pair.refresh_token) == (
+        claims.session_id,
+        current_hash(world, pair.refresh_token),
+    )
+    before = copy.deepcopy(world.store)
+    for name, forged in forgeries(world, pair.refresh_token, claims.session_id).items():
+        assert forged != pair.refresh_token, name
+        assert world.refresh_tokens.read(forged) is None, name
+        with pytest.raises(InvalidToken):
+            await world.refresh()(forged)
+        assert world.store == before, name  # no session revoked, no hash swapped
+    assert await world.sessions.is_active(claims)
+    rotated = await world.refresh()(pair.refresh_token)  # the genuine token still works
+    assert rotated.user.email == "ada@example.com"
+
+
+def test_refresh_tokens_are_opaque_and_name_their_session() -> None:
+    tokens = MacRefreshTokens(REFRESH_SECRET)
+    session_id = UUID(int=7)
+    issued = [tokens.issue(session_id) for _ in range(50)]
+    assert len({token for token, _ in issued}) == 50
+    assert len({hash_ for _, hash_ in issued}) == 50
+    for token, hash_ in issued:
+        assert len(token) >= 43
+        assert token.encode() != hash_
+        assert tokens.read(token) == (session_id, hash_)
+        assert MacRefreshTokens(REFRESH_SECRET).read(token) == (session_id, hash_)
+        assert MacRefreshTokens(REFRESH_SECRET + b"!").read(token) is None
+
+
+# -- at most max_sessions live sessions per user -----------------------------------------------
+
+
+async def start_at(world: World, user_id: UUID, *, max_sessions: int) -> Session:
+    now = world.clock.now()
+    session = Session(world.ids.new_id(), user_id, now, now + timedelta(days=14))
+    _, refresh_hash = world.refresh_tokens.issue(session.id)
+    await world.sessions.start(session, refresh_hash, max_sessions=max_sessions)
+    world.clock.advance(minutes=1)
+    return session
+
+
+async def test_starting_beyond_max_sessions_forgets_the_stalest(world: World) -> None:
+    ada = await new_account(world)
+    bob = await new_account(world, "bob@example.com")
+    world.store.sessions.pop(ada.session_id)
+    first, second, third = [await start_at(world, ada.user_id, max_sessions=3) for _ in range(3)]
+    assert {*world.store.sessions} == {first.id, second.id, third.id, bob.session_id}
+    # refreshing the oldest makes it the most recently used
+    kept = world.store.sessions[first.id]
+    rotated = await world.sessions.rotate(first.id, kept.refresh_hash, b"new", world.clock.now())
+    assert isinstance(rotated, Rotated)
+    world.clock.advance(minutes=1)
+    fourth = await start_at(world, ada.user_id, max_sessions=3)
+    assert {*world.store.sessions} == {first.id, third.id, fourth.id, bob.session_id}
+    fifth = await start_at(world, ada.user_id, max_sessions=3)
+    assert {*world.store.sessions} == {first.id, fourth.id, fifth.id, bob.session_id}
+    # the evicted session is gone: its token is unknown, not reused
+    assert await world.sessions.rotate(second.id, b"whatever", b"x", world.clock.now()) is None
+    assert not await world.sessions.is_active(AccessClaims(ada.user_id, second.id))
+    assert await world.sessions.is_active(bob)
+
+
+async def test_dead_sessions_do_not_count_against_max_sessions(world: World) -> None:
+    ada = await new_account(world)
+    live = await start_at(world, ada.user_id, max_sessions=3)
+    assert await world.sessions.revoke(ada)
+    revoked = AccessClaims(ada.user_id, live.id)
+    assert await world.sessions.revoke(revoked)
+    short = Session(world.ids.new_id(), ada.user_id, world.clock.now(), world.clock.now())
+    await world.sessions.start(short, b"short", max_sessions=3)  # expired as soon as started
+    kept = [await start_at(world, ada.user_id, max_sessions=3) for _ in range(3)]
+    assert {*world.store.sessions} == {s.id for s in kept}
+
+
+async def test_max_sessions_through_the_use_cases(world: World) -> None:
+    world.use_policy(SessionPolicy(timedelta(days=14), max_sessions=3))
+    registered = await world.register()(Registration(email="ada@example.com", password=PASSWORD))
+    pairs = [registered]
+    for _ in range(2):
+        world.clock.advance(minutes=1)
+        pairs.append(await world.log_in()(Credentials("ada@example.com", PASSWORD)))
+    world.clock.advance(minutes=1)
+    pairs[0] = await world.refresh()(pairs[0].refresh_token)  # protects the first session
+    world.clock.advance(minutes=1)
+    pairs.append(await world.log_in()(Credentials("ada@example.com", PASSWORD)))
+    assert len(world.store.sessions) == 3
+    evicted = world.tokens.verify_access(pairs[1].access_token)
+    assert not await world.sessions.is_active(evicted)
+    with pytest.raises(InvalidToken):
+        await world.refresh()(pairs[1].refresh_token)
+    for pair in (pairs[0], pairs[2], pairs[3]):
+        await world.refresh()(pair.refresh_token)
+
+
+# -- at most max_tasks tasks per user ------------------------------------------------------------
+
+
+async def test_adding_beyond_max_tasks_is_refused_and_writes_nothing(world: World) -> None:
+    ada, bob = await new_account(world), await new_account(world, "bob@example.com")
+    now = world.clock.now()
+    for n in range(3):
+        task = new_task(world.ids.new_id(), ada.user_id, TaskChanges(title=f"t{n}"), now)
+        assert await world.tasks.add(ada, task, max_tasks=3)
+    before = dict(world.store.tasks)
+    extra = new_task(world.ids.new_id(), ada.user_id, TaskChanges(title="one too many"), now)
+    with pytest.raises(QuotaExceeded):
+        await world.tasks.add(ada, extra, max_tasks=3)
+    assert world.store.tasks == before
+    assert await world.tasks.add(ada, extra, max_tasks=4)  # the quota is the caller's argument
+    # another user's tasks are not counted
+    bobs = new_task(world.ids.new_id(), bob.user_id, TaskChanges(title="bob's"), now)
+    assert await world.tasks.add(bob, bobs, max_tasks=1)
+    # a dead session is told as such, full or not
+    assert await world.sessions.revoke(ada)
+    late = new_task(world.ids.new_id(), ada.user_id, TaskChanges(title="late"), now)
+    assert not await world.tasks.add(ada, late, max_tasks=3)
+    assert not await world.tasks.add(ada, late, max_tasks=0)
+    assert late.id not in world.store.tasks
+
+
+async def test_create_task_enforces_the_task_policy(world: World) -> None:
+    world.task_policy = TaskPolicy(max_tasks=2)
+    claims = await new_account(world)
+    create = world.create(world.identity(claims))
+    for n in range(2):
+        await create(TaskChanges(title=f"t{n}"))
+    with pytest.raises(QuotaExceeded):
+        await create(TaskChanges(title="third"))
+    assert len(world.store.tasks) == 2
+    await DeleteTask(world.identity(claims), world.tasks)(next(iter(world.store.tasks)))
+    await create(TaskChanges(title="room again"))
+    world.clock.advance(days=15)  # the session expired: that, not the quota, is the answer
+    with pytest.raises(InvalidToken):
+        await create(TaskChanges(title="late"))

@@ -21,6 +21,7 @@ from entrypoints.http.guards import (
     auth_rate_limit,
     authenticated,
     checked,
+    client_rate_limit,
     json_body_required,
 )
 from entrypoints.http.problems import documented
@@ -76,7 +77,7 @@ class AuthController(Controller):
         status_code=200,
         dto=JsonBody[RefreshBody],
         return_dto=None,
-        middleware=[checked(json_body_required)],
+        middleware=[checked(client_rate_limit, json_body_required)],
         summary="Trade a refresh token for a new token pair",
         responses=documented(400, 401, 415, 422),
     )

@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 from litestar import Controller, MediaType, Request, Response, get, head
 
+from adapters.rate_limits import LimitStore
+from entrypoints.http.guards import checked, metrics_token
 from entrypoints.http.metrics import HttpMetrics
 from entrypoints.http.problems import HttpProblem, problem_response
 from entrypoints.http.schemas import Health
-from entrypoints.readiness import ReadinessProbe
+from entrypoints.readiness import ReadinessProbe, degradations
 
 
 class ServiceController(Controller):
@@ -27,19 +30,31 @@ class ServiceController(Controller):
     @get("/health/ready", summary="The database answers and its schema is current")
     async def ready(self, request: Request[Any, Any, Any]) -> Response[Any]:
         probe: ReadinessProbe = request.app.state.readiness
-        failures = await probe.failures()
+        limits: LimitStore = await request.state.dishka_container.get(LimitStore)
+        failures, degraded = await asyncio.gather(probe.failures(), degradations(limits))
         if failures:
             problem = HttpProblem(
-                503, "not-ready", "Service not ready", "; ".join(failures.values()), checks=failures
+                503,
+                "not-ready",
+                "Service not ready",
+                "; ".join(failures.values()),
+                checks={**failures, **degraded},
             )
             return problem_response(request, problem)
+        if degraded:  # still ready: the status stays 200, the body says what is degraded
+            return Response({"status": "degraded", "checks": degraded})
         return Response(Health(status="ok"))
 
     @get("/openapi.json", include_in_schema=False)
     async def openapi(self, request: Request[Any, Any, Any]) -> dict[str, Any]:
         return request.app.openapi_schema.to_schema()
 
-    @get("/metrics", media_type=MediaType.TEXT, include_in_schema=False)
+    @get(
+        "/metrics",
+        media_type=MediaType.TEXT,
+        middleware=[checked(metrics_token)],
+        include_in_schema=False,
+    )
     async def metrics(self, request: Request[Any, Any, Any]) -> Response[bytes]:
         metrics: HttpMetrics = request.app.state.metrics
         return Response(metrics.render(), media_type="text/plain; version=0.0.4; charset=utf-8")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+from collections import Counter
 from datetime import date
 from typing import Annotated, Any, TypeVar
 from urllib.parse import urlencode
@@ -24,10 +26,10 @@ from application.tasks import (
     UpdateTask,
 )
 from domain.errors import FieldError, TaskNotFound, ValidationFailed
-from domain.tasks import Priority, Status, TaskFilter, TaskQuery, TaskSort
+from domain.tasks import MAX_TAGS_SENT, Priority, Status, TaskFilter, TaskQuery, TaskSort
 from domain.text import check_text
 from entrypoints.http.body import JsonBody
-from entrypoints.http.guards import authenticated, checked, json_body_required
+from entrypoints.http.guards import Connection, authenticated, checked, json_body_required
 from entrypoints.http.problems import documented
 from entrypoints.http.schemas import (
     TASK_READ_ONLY_FIELDS,
@@ -40,6 +42,15 @@ from entrypoints.http.schemas import (
 
 T = TypeVar("T")
 MAX_VERSION = 2**31 - 1  # the column is a 32-bit integer
+_MAX_VERSION_DIGITS = len(str(MAX_VERSION))
+_OWS = " \t"  # the only whitespace HTTP allows around list elements
+# Query parameters that may be given more than once, and how often; any other, once.
+REPEATABLE_QUERY = frozenset({"priority", "tag", "category"})
+MAX_QUERY_VALUES = 50
+VERSIONED_PREFIX = "/api/v1"
+UNVERSIONED_PREFIX = "/api"
+_SLASHES = re.compile(r"/{2,}")
+_PATH_PARAMETER = re.compile(r"\{([^}:]+)(?::[^}]*)?\}")
 
 ETAG = ResponseHeader(name="ETag", description="The task's version", documentation_only=True)
 LOCATION = ResponseHeader(name="Location", description="The new task", documentation_only=True)
@@ -51,6 +62,7 @@ LINK = ResponseHeader(
     description='The next page, as rel="next", when one follows',
     documentation_only=True,
 )
+IF_MATCH = HeaderParameter(name="If-Match")  # documented here, read by ``if_match_of``
 WRITE_PROBLEMS = documented(400, 401, 404, 412, 415, 422)
 
 SORT_DOC = (
@@ -61,6 +73,7 @@ SORT_DOC = (
 
 class TaskBody(JsonBody[T]):
     ignored_fields = TASK_READ_ONLY_FIELDS
+    max_items = {"tags": MAX_TAGS_SENT}  # the domain's rule, before msgspec reads each tag
 
 
 def task_id_of(raw: str) -> UUID:
@@ -71,22 +84,58 @@ def task_id_of(raw: str) -> UUID:
         raise TaskNotFound() from None
 
 
+def if_match_of(request: Request[Any, Any, Any]) -> str | None:
+    """Every ``If-Match`` field line, combined into one list as HTTP defines it (the framework's
+    header parameter sees only the first); ``None`` when there is none."""
+    lines = request.headers.getall("if-match", [])
+    return ", ".join(lines) if lines else None
+
+
 def expected_versions(if_match: str | None) -> frozenset[int] | None:
-    """The versions an ``If-Match`` header accepts; ``None`` (no header, or ``*``) writes
-    unconditionally. Weak or malformed tags match no version."""
+    """The versions an ``If-Match`` header accepts; ``None`` (no header, or exactly ``*``)
+    writes unconditionally. Only strong tags spelled exactly as this API spells them (``"12"``:
+    ASCII digits, no sign, no leading zero) name a version; anything else, ``*`` inside a
+    list included, matches none."""
     if if_match is None:
         return None
-    tags = [tag.strip() for tag in if_match.split(",")]
-    if "*" in tags:
+    if if_match.strip(_OWS) == "*":
         return None
-    return frozenset(
-        int(tag[1:-1])
-        for tag in tags
-        if len(tag) > 2
-        and tag[0] == tag[-1] == '"'
-        and tag[1:-1].isdigit()
-        and int(tag[1:-1]) <= MAX_VERSION
-    )
+    tags = (tag.strip(_OWS) for tag in if_match.split(","))
+    return frozenset(version for tag in tags if (version := _version_of(tag)) is not None)
+
+
+def _version_of(tag: str) -> int | None:
+    """The version a strong entity tag names, or ``None``. Checked before ``int()``, which
+    takes non-ASCII digits and refuses (raises on) very long strings."""
+    digits = tag[1:-1]
+    if (
+        len(tag) < 3
+        or tag[0] != '"'
+        or tag[-1] != '"'
+        or len(digits) > _MAX_VERSION_DIGITS
+        or not (digits.isascii() and digits.isdigit())
+        or digits[0] == "0"
+    ):
+        return None
+    version = int(digits)
+    return version if version <= MAX_VERSION else None
+
+
+async def query_shape(connection: Connection) -> None:
+    """Each query parameter at most once, a repeatable one at most ``MAX_QUERY_VALUES``
+    times: checked in one pass before any value is parsed."""
+    if not connection.scope.get("query_string"):
+        return
+    counts = Counter(name for name, _ in connection.query_params.multi_items())
+    errors = [
+        FieldError(name, f"may be given at most {MAX_QUERY_VALUES} times")
+        if name in REPEATABLE_QUERY
+        else FieldError(name, "must be given at most once")
+        for name, count in counts.items()
+        if count > (MAX_QUERY_VALUES if name in REPEATABLE_QUERY else 1)
+    ]
+    if errors:
+        raise ValidationFailed(errors)
 
 
 def task_response(
@@ -142,22 +191,34 @@ def build_query(
     )
 
 
+def collection_path(request: Request[Any, Any, Any]) -> str:
+    """The tasks collection's path, built from the matched route, never copied from the request:
+    ``/api/v1/tasks`` or ``/api/v1/{user_id}/tasks``, with the caller's id (checked by the
+    route's guard) in canonical form, under the prefix the client used (``/api`` or ``/api/v1``)."""
+    template: str = request.scope["path_template"].rstrip("/")
+    path = _PATH_PARAMETER.sub(lambda m: str(UUID(str(request.path_params[m[1]]))), template)
+    sent = _SLASHES.sub("/", request.scope["state"].get("original_path", request.url.path))
+    if not (sent == VERSIONED_PREFIX or sent.startswith(VERSIONED_PREFIX + "/")):
+        path = UNVERSIONED_PREFIX + path.removeprefix(VERSIONED_PREFIX)
+    return path
+
+
 def next_link(request: Request[Any, Any, Any], cursor: str) -> str:
     params = [(k, v) for k, v in request.query_params.multi_items() if k != "cursor"]
-    path = request.scope["state"].get("original_path", request.url.path)
-    return f'<{path}?{urlencode([*params, ("cursor", cursor)])}>; rel="next"'
+    query = urlencode([*params, ("cursor", cursor)])
+    return f'<{collection_path(request)}?{query}>; rel="next"'
 
 
 class TasksController(Controller):
     path = "/tasks"
     tags = ["tasks"]
-    middleware = [checked(authenticated)]
+    middleware = [checked(authenticated, query_shape)]
     security = [{"bearer": []}]
 
     @post(
         "/",
         summary="Create a task",
-        responses=documented(400, 401, 415, 422),
+        responses=documented(400, 401, 409, 415, 422),
         response_headers=[ETAG, LOCATION],
         status_code=HTTP_201_CREATED,
         dto=TaskBody[TaskCreate],
@@ -172,8 +233,8 @@ class TasksController(Controller):
         create: FromDishka[CreateTask],
     ) -> Response[TaskRead]:
         task = TaskRead.of(await create(data.changes()))
-        path = request.scope["state"].get("original_path", request.url.path).rstrip("/")
-        return task_response(task, HTTP_201_CREATED, Location=f"{path}/{task.id}")
+        location = f"{collection_path(request)}/{task.id}"
+        return task_response(task, HTTP_201_CREATED, Location=location)
 
     @get(
         "/",
@@ -264,13 +325,16 @@ class TasksController(Controller):
     @inject
     async def update_task(
         self,
+        request: Request[Any, Any, Any],
         task_id: FromPath[str],
         data: JSONBody[TaskUpdate],
         update: FromDishka[UpdateTask],
-        if_match: Annotated[str | None, HeaderParameter(name="If-Match")] = None,
+        if_match: Annotated[str | None, IF_MATCH] = None,
     ) -> Response[TaskRead]:
         """PUT and PATCH are one operation here: both write only the fields they carry."""
-        write = TaskWrite(task_id_of(task_id), data.changes(), expected_versions(if_match))
+        write = TaskWrite(
+            task_id_of(task_id), data.changes(), expected_versions(if_match_of(request))
+        )
         return task_response(TaskRead.of(await update(write)))
 
     @patch(
@@ -284,15 +348,18 @@ class TasksController(Controller):
     @inject
     async def complete_task(
         self,
+        request: Request[Any, Any, Any],
         task_id: FromPath[str],
         complete: FromDishka[CompleteTask],
         data: JSONBody[CompletionBody | None] = None,
-        if_match: Annotated[str | None, HeaderParameter(name="If-Match")] = None,
+        if_match: Annotated[str | None, IF_MATCH] = None,
     ) -> Response[TaskRead]:
         completed = (
             data.completed if data is not None and isinstance(data.completed, bool) else None
         )
-        completion = Completion(task_id_of(task_id), completed, expected_versions(if_match))
+        completion = Completion(
+            task_id_of(task_id), completed, expected_versions(if_match_of(request))
+        )
         return task_response(TaskRead.of(await complete(completion)))
 
     @delete(
@@ -304,8 +371,9 @@ class TasksController(Controller):
     @inject
     async def delete_task(
         self,
+        request: Request[Any, Any, Any],
         task_id: FromPath[str],
         delete_task: FromDishka[DeleteTask],
-        if_match: Annotated[str | None, HeaderParameter(name="If-Match")] = None,
+        if_match: Annotated[str | None, IF_MATCH] = None,
     ) -> None:
-        await delete_task(task_id_of(task_id), expected_versions(if_match))
+        await delete_task(task_id_of(task_id), expected_versions(if_match_of(request)))
