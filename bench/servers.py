@@ -117,6 +117,8 @@ def _environment(database_url: str, port: int) -> dict[str, str]:
         WEB_CONCURRENCY="1",
         BETTER_AUTH_SECRET=SECRET,
         AUTH_RATE_LIMIT="1000000/minute",
+        # Logins are counted before the password is checked: concurrent ones would hit 429.
+        LOGIN_FAILURE_LIMIT="1000000/minute",
         API_RATE_LIMIT="100000000/minute",
         MAX_TASKS_PER_USER="100000000",  # the create scenario adds thousands
         LOG_LEVEL="WARNING",
