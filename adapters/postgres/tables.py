@@ -1,4 +1,5 @@
-"""Table definitions (SQLAlchemy Core). Migrations create them; this mirrors the head revision."""
+"""Table definitions (SQLAlchemy Core). Migrations create them; this mirrors the head revision,
+indexes and constraints included (tests/integration/test_migrations.py compares the two)."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ users = sa.Table(
     metadata,
     sa.Column("id", pg.UUID(as_uuid=True), primary_key=True),
     sa.Column("email", sa.Text, nullable=False),
-    sa.Column("email_key", sa.Text, nullable=False, unique=True),
+    sa.Column("email_key", sa.Text, nullable=False),
     sa.Column("name", sa.Text),
     sa.Column("password_hash", sa.Text, nullable=False),
     sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
@@ -20,6 +21,8 @@ users = sa.Table(
     # deletes tasks (a cascade from the account takes the row with it).
     sa.Column("task_count", sa.Integer, nullable=False, server_default="0"),
     sa.CheckConstraint("task_count >= 0", name="users_task_count_not_negative"),
+    # Case-insensitively unique, so two registrations can never race past each other.
+    sa.UniqueConstraint("email_key", name="users_email_key_key"),
 )
 
 sessions = sa.Table(
@@ -38,6 +41,8 @@ sessions = sa.Table(
     # The hash of the session's current refresh token only (see adapters/security/refresh_tokens).
     sa.Column("refresh_hash", sa.LargeBinary),
     sa.Column("refreshed_at", sa.DateTime(timezone=True)),
+    # Logout-all and the pruning at login both look up the sessions of one user.
+    sa.Index("sessions_by_user", "user_id"),
 )
 
 tasks = sa.Table(
@@ -61,6 +66,21 @@ tasks = sa.Table(
     sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
     sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
     sa.Column("version", sa.Integer, nullable=False),
+    sa.CheckConstraint("priority BETWEEN 1 AND 3", name="tasks_priority_range"),
+    sa.CheckConstraint("version >= 1", name="tasks_version_positive"),
+    # Keyset pagination: (owner, sort value, id) for every sort the list endpoint offers.
+    sa.Index("tasks_by_user_created_at", "user_id", "created_at", "id"),
+    sa.Index("tasks_by_user_updated_at", "user_id", "updated_at", "id"),
+    sa.Index("tasks_by_user_due_date", "user_id", "due_date", "id"),
+    sa.Index("tasks_by_user_priority", "user_id", "priority", "id"),
+    sa.Index("tasks_tags", "tags", postgresql_using="gin"),
+)
+
+sa.Index(
+    "tasks_by_user_title",
+    tasks.c.user_id,
+    sa.func.lower(tasks.c.title).collate("C"),
+    tasks.c.id,
 )
 
 # `q` searches titles and descriptions by substring (ILIKE): trigram indexes keep that fast.
