@@ -16,12 +16,12 @@ import msgspec
 import structlog
 
 from entrypoints.http.metrics import HttpMetrics
+from entrypoints.http.problems import CLIENT_GONE, Problem
 
 Scope = dict[str, Any]
 ASGIApp = Any
 
 REQUEST_ID_HEADER = "x-request-id"
-CLIENT_GONE = "client_disconnected"  # set in the request state when the client hung up
 _VALID_REQUEST_ID = re.compile(r"[A-Za-z0-9._-]{1,128}")
 _API_PREFIX = "/api/"
 _CANONICAL_PREFIX = "/api/v1"
@@ -32,17 +32,6 @@ log = logging.getLogger("todo.http")
 DEFAULT_BODY_TIMEOUT = 10.0
 PROBLEM_MEDIA_TYPE = b"application/problem+json"
 REQUEST_TIMEOUT_TYPE = "https://todo.dev/problems/request-timeout"
-
-
-class _TimeoutProblem(msgspec.Struct):
-    """The 408 problem, in the shape of every other one (``problems.Problem``)."""
-
-    type: str
-    title: str
-    status: int
-    detail: str
-    instance: str
-    request_id: str
 
 
 BASE_SECURITY_HEADERS: tuple[tuple[bytes, bytes], ...] = (
@@ -248,7 +237,7 @@ class EdgeMiddleware:
         """408: the body did not arrive in time. Nothing was done with the request, and the
         connection is closed: the rest of the body may still be on its way."""
         body = msgspec.json.encode(
-            _TimeoutProblem(
+            Problem(
                 type=REQUEST_TIMEOUT_TYPE,
                 title="Request timeout",
                 status=408,

@@ -30,9 +30,9 @@ from domain.errors import (
     ValidationFailed,
     VersionMismatch,
 )
-from entrypoints.http.middleware import CLIENT_GONE
 
 PROBLEM_MEDIA_TYPE = "application/problem+json"
+CLIENT_GONE = "client_disconnected"  # set in the request state when the client hung up
 TYPE_BASE = "https://todo.dev/problems/"
 log = logging.getLogger("todo.errors")
 

@@ -32,6 +32,28 @@ async def app_on(database_url: str) -> AsyncIterator[tuple[httpx.AsyncClient, As
             yield client, engine, manager.app
 
 
+def post_tasks_scope(authorization: str, *, port: int) -> dict[str, Any]:
+    """An ASGI scope for ``POST /api/tasks`` with a JSON body to come."""
+    return {
+        "type": "http",
+        "asgi": {"version": "3.0"},
+        "http_version": "1.1",
+        "method": "POST",
+        "scheme": "http",
+        "path": "/api/tasks",
+        "raw_path": b"/api/tasks",
+        "query_string": b"",
+        "root_path": "",
+        "headers": [
+            (b"host", b"testserver"),
+            (b"content-type", b"application/json"),
+            (b"authorization", authorization.encode()),
+        ],
+        "client": ("203.0.113.9", port),
+        "server": ("testserver", 80),
+    }
+
+
 async def sent_by(engine: AsyncEngine, request: Any) -> tuple[httpx.Response, list[str]]:
     with counting_statements(engine) as statements:
         response = await request
@@ -123,24 +145,7 @@ async def test_no_connection_is_held_while_a_body_is_still_arriving(clean_databa
         async def send(message: dict[str, Any]) -> None:
             sent.append(message)
 
-        scope = {
-            "type": "http",
-            "asgi": {"version": "3.0"},
-            "http_version": "1.1",
-            "method": "POST",
-            "scheme": "http",
-            "path": "/api/tasks",
-            "raw_path": b"/api/tasks",
-            "query_string": b"",
-            "root_path": "",
-            "headers": [
-                (b"host", b"testserver"),
-                (b"content-type", b"application/json"),
-                (b"authorization", headers["Authorization"].encode()),
-            ],
-            "client": ("203.0.113.9", 40001),
-            "server": ("testserver", 80),
-        }
+        scope = post_tasks_scope(headers["Authorization"], port=40001)
         slow = asyncio.create_task(app(scope, receive, send))
         await body_started.wait()
         await asyncio.sleep(0.05)
@@ -171,24 +176,7 @@ async def test_a_client_that_hangs_up_mid_body_is_no_error(
             if message["type"] == "http.response.start":
                 statuses.append(message["status"])
 
-        scope = {
-            "type": "http",
-            "asgi": {"version": "3.0"},
-            "http_version": "1.1",
-            "method": "POST",
-            "scheme": "http",
-            "path": "/api/tasks",
-            "raw_path": b"/api/tasks",
-            "query_string": b"",
-            "root_path": "",
-            "headers": [
-                (b"host", b"testserver"),
-                (b"content-type", b"application/json"),
-                (b"authorization", headers["Authorization"].encode()),
-            ],
-            "client": ("203.0.113.9", 40002),
-            "server": ("testserver", 80),
-        }
+        scope = post_tasks_scope(headers["Authorization"], port=40002)
         with caplog.at_level(logging.INFO):
             await app(scope, receive, send)
         assert statuses != [500]

@@ -19,32 +19,14 @@ import pytest
 
 from domain.tasks import MAX_TAGS_SENT, clean_tags
 from entrypoints.http.controllers.tasks import expected_versions
-from tests.support.app import bearer, register
+from tests.support.app import register
+from tests.support.caller import Caller as BaseCaller
 
 PROBLEM = "application/problem+json"
 Json = dict[str, Any]
 
 
-class Caller:
-    """One registered user and the little the tests need of the tasks API."""
-
-    def __init__(self, client: httpx.AsyncClient, pair: Json) -> None:
-        self.client = client
-        self.pair = pair
-        self.auth = bearer(pair)
-
-    @property
-    def user_id(self) -> str:
-        return str(self.pair["user"]["id"])
-
-    async def create(self, **fields: Any) -> Json:
-        response = await self.client.post(
-            "/api/tasks", json={"title": "A task", **fields}, headers=self.auth
-        )
-        assert response.status_code == 201, response.text
-        task: Json = response.json()
-        return task
-
+class Caller(BaseCaller):
     async def read(self, task_id: str) -> Json:
         response = await self.client.get(f"/api/tasks/{task_id}", headers=self.auth)
         assert response.status_code == 200, response.text

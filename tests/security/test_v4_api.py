@@ -25,20 +25,12 @@ from entrypoints.http.client_ip import client_key
 from entrypoints.ioc import make_container
 from entrypoints.openapi import openapi_document
 from entrypoints.settings import Settings
-from tests.support.app import PASSWORD, bearer, make_settings, register, serve, unique_email
+from tests.support.app import PASSWORD, bearer, register, serve, unique_email
 
 PROBLEM = "application/problem+json"
 PROXY = "203.0.113.7"  # the in-process client's address: a trusted proxy where a test says so
 
 Starter = Callable[..., contextlib.AbstractAsyncContextManager[httpx.AsyncClient]]
-
-
-@pytest.fixture(params=["postgres", "memory"])
-def settings_for(request: pytest.FixtureRequest) -> Callable[..., Settings]:
-    """Settings for this test's storage (PostgreSQL: the clean test database)."""
-    storage = str(request.param)
-    url = request.getfixturevalue("clean_database") if storage == "postgres" else None
-    return lambda **overrides: make_settings(storage, url, **overrides)
 
 
 @pytest.fixture

@@ -25,7 +25,7 @@ from application.ports import PasswordHasher
 from entrypoints import ioc
 from entrypoints.http.app import create_app
 from entrypoints.settings import Settings
-from tests.support.app import PASSWORD, make_settings, register, unique_email
+from tests.support.app import PASSWORD, register, unique_email
 
 LOGIN = "/api/auth/login"
 PROBLEM = "application/problem+json"
@@ -64,13 +64,6 @@ class GatedHasherProvider(Provider):
     @provide(scope=Scope.APP)
     def password_hasher(self) -> PasswordHasher:
         return self.hasher
-
-
-@pytest.fixture(params=["postgres", "memory"])
-def settings_for(request: pytest.FixtureRequest) -> Callable[..., Settings]:
-    storage = str(request.param)
-    url = request.getfixturevalue("clean_database") if storage == "postgres" else None
-    return lambda **overrides: make_settings(storage, url, **overrides)
 
 
 @pytest.fixture

@@ -29,7 +29,8 @@ from domain.tasks import (
     TaskQuery,
     TaskSort,
 )
-from tests.support.app import bearer, register
+from tests.support.app import register
+from tests.support.caller import Caller as BaseCaller
 
 PROBLEM = "application/problem+json"
 Json = dict[str, Any]
@@ -37,24 +38,7 @@ Params = list[tuple[str, str]]
 BY_TITLE: Params = [("sort", "title"), ("limit", "2")]
 
 
-class Caller:
-    def __init__(self, client: httpx.AsyncClient, pair: Json) -> None:
-        self.client = client
-        self.pair = pair
-        self.auth = bearer(pair)
-
-    @property
-    def user_id(self) -> str:
-        return str(self.pair["user"]["id"])
-
-    async def create(self, **fields: Any) -> Json:
-        response = await self.client.post(
-            "/api/tasks", json={"title": "A task", **fields}, headers=self.auth
-        )
-        assert response.status_code == 201, response.text
-        task: Json = response.json()
-        return task
-
+class Caller(BaseCaller):
     async def listing(self, params: Params, base: str = "/api/tasks") -> httpx.Response:
         return await self.client.get(base, params=params, headers=self.auth)
 
