@@ -15,7 +15,7 @@ import math
 import time
 from collections import deque
 from collections.abc import Awaitable, Callable
-from typing import Protocol, TypeVar
+from typing import NewType, Protocol, TypeVar
 
 from limits import RateLimitItem, parse
 from limits.aio.storage import Storage
@@ -241,3 +241,8 @@ class RateLimiter:
     async def _retry_after(self, strategy: Windows, hashed: str) -> int:
         stats = await strategy.get_window_stats(self._item, hashed)
         return max(1, math.ceil(stats.reset_time - time.time()))
+
+
+# One class, several limits: each has a key of its own in the container.
+AuthRequestLimiter = NewType("AuthRequestLimiter", RateLimiter)  # per client IP: register, login
+ApiRequestLimiter = NewType("ApiRequestLimiter", RateLimiter)  # API_RATE_LIMIT: user or IP

@@ -12,6 +12,7 @@ from pathlib import Path
 
 from entrypoints.logs import configure_logging
 from entrypoints.settings import Settings, SettingsError, load_settings
+from entrypoints.signing_secret import signing_secret
 
 log = logging.getLogger("todo")
 
@@ -62,7 +63,7 @@ def check(settings: Settings) -> int:
 
 
 def serve(settings: Settings) -> None:
-    settings.signing_secret()  # a development secret is made here, before any worker starts
+    signing_secret(settings)  # a development secret is made here, before any worker starts
     storage: str = settings.todo_storage
     if storage == "postgres":
         url = _database_url(settings)

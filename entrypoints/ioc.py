@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Iterator
 from datetime import timedelta
+from typing import NewType
 
 from dishka import (
     AnyOf,
@@ -31,7 +32,7 @@ from adapters.postgres.repositories import (
     PostgresTaskRepository,
     PostgresUserRepository,
 )
-from adapters.rate_limits import LimitStore, RateLimiter
+from adapters.rate_limits import ApiRequestLimiter, AuthRequestLimiter, LimitStore, RateLimiter
 from adapters.security.argon2_hasher import Argon2PasswordHasher
 from adapters.security.common_passwords import CommonPasswords
 from adapters.security.jwt_tokens import JwtAccessTokens
@@ -56,14 +57,9 @@ from application.ports import (
 )
 from entrypoints.http.identity import BearerIdentity
 from entrypoints.settings import Settings
+from entrypoints.signing_secret import signing_secret
 
-
-class AuthRequestLimiter(RateLimiter):
-    """Requests per client IP on register and login."""
-
-
-class ApiRequestLimiter(RateLimiter):
-    """``API_RATE_LIMIT``: requests per user on authenticated routes, per client IP on refresh."""
+SigningSecret = NewType("SigningSecret", bytes)
 
 
 class CoreProvider(Provider):
@@ -90,21 +86,27 @@ class CoreProvider(Provider):
         return CommonPasswords.bundled()
 
     @provide(scope=Scope.APP)
-    def tokens(self, settings: Settings) -> AnyOf[TokenIssuer, TokenVerifier]:
+    def secret(self, settings: Settings) -> SigningSecret:
+        return SigningSecret(signing_secret(settings))
+
+    @provide(scope=Scope.APP)
+    def tokens(
+        self, settings: Settings, secret: SigningSecret
+    ) -> AnyOf[TokenIssuer, TokenVerifier]:
         return JwtAccessTokens(
-            settings.signing_secret(),
+            secret,
             issuer=settings.jwt_issuer,
             audience=settings.jwt_audience,
             lifetime_seconds=settings.access_token_seconds,
         )
 
     @provide(scope=Scope.APP)
-    def cursor_signer(self, settings: Settings) -> CursorSigner:
-        return CursorSigner.from_secret(settings.signing_secret())
+    def cursor_signer(self, secret: SigningSecret) -> CursorSigner:
+        return CursorSigner.from_secret(secret)
 
     @provide(scope=Scope.APP)
-    def refresh_tokens(self, settings: Settings) -> RefreshTokens:
-        return MacRefreshTokens(settings.signing_secret())
+    def refresh_tokens(self, secret: SigningSecret) -> RefreshTokens:
+        return MacRefreshTokens(secret)
 
     @provide(scope=Scope.APP)
     def session_policy(self, settings: Settings) -> auth.SessionPolicy:
@@ -123,11 +125,11 @@ class CoreProvider(Provider):
 
     @provide(scope=Scope.APP)
     def auth_request_limiter(self, store: LimitStore, settings: Settings) -> AuthRequestLimiter:
-        return AuthRequestLimiter(store, settings.auth_rate_limit, "auth-ip")
+        return AuthRequestLimiter(RateLimiter(store, settings.auth_rate_limit, "auth-ip"))
 
     @provide(scope=Scope.APP)
     def api_request_limiter(self, store: LimitStore, settings: Settings) -> ApiRequestLimiter:
-        return ApiRequestLimiter(store, settings.api_rate_limit, "api")
+        return ApiRequestLimiter(RateLimiter(store, settings.api_rate_limit, "api"))
 
     @provide(scope=Scope.APP)
     def login_failure_limiter(self, store: LimitStore, settings: Settings) -> AttemptLimiter:
@@ -168,7 +170,12 @@ class MemoryProvider(Provider):
     def store(self) -> MemoryStore:
         return MemoryStore()
 
-    uow = provide(MemoryUnitOfWork, scope=Scope.REQUEST, provides=UnitOfWork)
+    @provide(scope=Scope.REQUEST, provides=UnitOfWork)
+    async def uow(self) -> AsyncIterator[MemoryUnitOfWork]:
+        uow = MemoryUnitOfWork()
+        yield uow
+        await uow.close()  # rolls back what a use case began and did not commit
+
     users = provide(MemoryUserRepository, scope=Scope.REQUEST, provides=UserRepository)
     sessions = provide(MemorySessionRepository, scope=Scope.REQUEST, provides=SessionRepository)
     tasks = provide(MemoryTaskRepository, scope=Scope.REQUEST, provides=TaskRepository)
@@ -205,12 +212,15 @@ class HttpProvider(Provider):
         return BearerIdentity(request.headers.get("authorization"), verifier)
 
 
-def make_container(settings: Settings) -> AsyncContainer:
+def make_container(settings: Settings, *overrides: Provider) -> AsyncContainer:
+    """The container for ``settings``; ``overrides`` replace what they provide (a test's fake
+    clock, say), since a later provider wins."""
     storage = MemoryProvider() if settings.todo_storage == "memory" else PostgresProvider()
     return make_async_container(
         CoreProvider(),
         storage,
         UseCaseProvider(),
         HttpProvider(),
+        *overrides,
         context={Settings: settings},
     )

@@ -5,7 +5,6 @@ from __future__ import annotations
 import ipaddress
 import logging
 import os
-import secrets
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Literal
@@ -91,24 +90,6 @@ class Settings(msgspec.Struct, kw_only=True, frozen=True):
     @property
     def effective_log_format(self) -> str:
         return self.log_format or ("console" if self.app_env == "development" else "json")
-
-    def signing_secret(self) -> bytes:
-        """The JWT key: required and checked in production, else generated once per data folder."""
-        if self.better_auth_secret:
-            return self.better_auth_secret.encode()
-        if self.app_env == "test":
-            return secrets.token_bytes(32)
-        path = Path(self.data_dir) / "auth-secret"
-        path.parent.mkdir(parents=True, exist_ok=True)
-        try:  # created exactly once, even when several workers start together
-            descriptor = os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600)
-        except FileExistsError:
-            pass
-        else:
-            with os.fdopen(descriptor, "w") as file:
-                file.write(secrets.token_urlsafe(48))
-        log.warning("BETTER_AUTH_SECRET is not set; using a generated development secret")
-        return path.read_text().strip().encode()
 
 
 class SettingsError(ValueError):

@@ -12,12 +12,12 @@ from uuid import UUID
 from litestar import Request
 from litestar.types import ASGIApp, Receive, Scope, Send
 
+from adapters.rate_limits import ApiRequestLimiter, AuthRequestLimiter
 from application.ports import IdentityProvider
 from domain.errors import InvalidToken, NotFound, NotYourAccount, TooManyAttempts
 from entrypoints.http.body import check_media_type
 from entrypoints.http.client_ip import client_key
 from entrypoints.http.problems import malformed_body
-from entrypoints.ioc import ApiRequestLimiter, AuthRequestLimiter
 from entrypoints.settings import Settings
 
 Connection = Request[Any, Any, Any]

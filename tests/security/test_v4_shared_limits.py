@@ -27,10 +27,10 @@ import pytest
 import redis
 from limits.aio.storage import RedisStorage
 
-from adapters.rate_limits import RateLimiter
+from adapters.rate_limits import ApiRequestLimiter, RateLimiter
 from application.ports import AttemptLimiter
 from domain.users import email_key
-from entrypoints.ioc import ApiRequestLimiter, make_container
+from entrypoints.ioc import make_container
 from entrypoints.settings import load_settings
 from tests.support.app import PASSWORD, TEST_SECRET, unique_email
 

@@ -18,7 +18,7 @@ from typing import Any
 import httpx
 import pytest
 from asgi_lifespan import LifespanManager
-from dishka import Provider, Scope, make_async_container, provide
+from dishka import Provider, Scope, provide
 
 from adapters.security.argon2_hasher import Argon2PasswordHasher
 from application.ports import PasswordHasher
@@ -78,15 +78,7 @@ async def serve_with(
     settings: Settings, hasher: GatedHasher, monkeypatch: pytest.MonkeyPatch
 ) -> AsyncIterator[httpx.AsyncClient]:
     """The whole app, its container as ``make_container`` builds it plus the gated hasher."""
-    with monkeypatch.context() as patch:
-        patch.setattr(
-            ioc,
-            "make_async_container",
-            lambda *providers, **kw: make_async_container(
-                *providers, GatedHasherProvider(hasher), **kw
-            ),
-        )
-        container = ioc.make_container(settings)
+    container = ioc.make_container(settings, GatedHasherProvider(hasher))
     app = create_app(container, settings)
     async with LifespanManager(app) as manager:
         transport = httpx.ASGITransport(manager.app, client=("203.0.113.7", 40000))

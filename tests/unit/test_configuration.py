@@ -9,6 +9,7 @@ import pytest
 from adapters.postgres.engine import database_target
 from entrypoints.http.client_ip import client_ip
 from entrypoints.settings import SettingsError, load_settings
+from entrypoints.signing_secret import signing_secret
 
 NO_ENV_FILE = Path("/nonexistent/.env")
 STRONG = "Kq7-vN2x_Rb9mT4pLw8Zc3Hy6Fd1Gs5J"  # 32 bytes, no repeats: passes the entropy checks
@@ -69,8 +70,8 @@ def test_production_accepts_a_strong_secret() -> None:
 
 
 def test_development_generates_and_keeps_a_secret_per_data_folder(tmp_path: Path) -> None:
-    first = settings(TODO_DATA_DIR=str(tmp_path)).signing_secret()
-    again = settings(TODO_DATA_DIR=str(tmp_path)).signing_secret()
+    first = signing_secret(settings(TODO_DATA_DIR=str(tmp_path)))
+    again = signing_secret(settings(TODO_DATA_DIR=str(tmp_path)))
     assert first == again
     assert len(first) >= 32
     assert (tmp_path / "auth-secret").stat().st_mode & 0o077 == 0
