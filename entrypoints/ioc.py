@@ -15,6 +15,7 @@ from dishka import (
     make_async_container,
     provide,
 )
+from dishka.integrations.litestar import LitestarProvider
 from litestar import Request
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -201,8 +202,6 @@ class UseCaseProvider(Provider):
 
 
 class HttpProvider(Provider):
-    request = from_context(provides=Request, scope=Scope.REQUEST)
-
     @provide(scope=Scope.REQUEST)
     def identity(
         self,
@@ -220,6 +219,7 @@ def make_container(settings: Settings, *overrides: Provider) -> AsyncContainer:
         CoreProvider(),
         storage,
         UseCaseProvider(),
+        LitestarProvider(),
         HttpProvider(),
         *overrides,
         context={Settings: settings},

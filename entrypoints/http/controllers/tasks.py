@@ -9,7 +9,7 @@ from typing import Annotated, Any, TypeVar
 from urllib.parse import urlencode
 from uuid import UUID
 
-from dishka.integrations.litestar import FromDishka, inject
+from dishka.integrations.litestar import FromDishka
 from litestar import Controller, HttpMethod, Request, Response, delete, get, patch, post, route
 from litestar.datastructures import ResponseHeader
 from litestar.params import FromPath, FromQuery, HeaderParameter, JSONBody, QueryParameter
@@ -225,7 +225,6 @@ class TasksController(Controller):
         return_dto=None,
         middleware=[checked(json_body_required)],
     )
-    @inject
     async def create_task(
         self,
         request: Request[Any, Any, Any],
@@ -242,7 +241,6 @@ class TasksController(Controller):
         responses=documented(401, 422),
         response_headers=[TOTAL_COUNT, LINK],
     )
-    @inject
     async def list_tasks(
         self,
         request: Request[Any, Any, Any],
@@ -290,7 +288,6 @@ class TasksController(Controller):
         summary="Delete the caller's completed tasks (status=completed)",
         responses=documented(401, 422),
     )
-    @inject
     async def clear_completed(
         self,
         clear: FromDishka[ClearCompletedTasks],
@@ -306,7 +303,6 @@ class TasksController(Controller):
         responses=documented(401, 404),
         response_headers=[ETAG],
     )
-    @inject
     async def get_task(
         self, task_id: FromPath[str], get_task: FromDishka[GetTask]
     ) -> Response[TaskRead]:
@@ -322,7 +318,6 @@ class TasksController(Controller):
         return_dto=None,
         middleware=[checked(json_body_required)],
     )
-    @inject
     async def update_task(
         self,
         request: Request[Any, Any, Any],
@@ -345,7 +340,6 @@ class TasksController(Controller):
         dto=TaskBody[CompletionBody],
         return_dto=None,
     )
-    @inject
     async def complete_task(
         self,
         request: Request[Any, Any, Any],
@@ -368,7 +362,6 @@ class TasksController(Controller):
         summary="Delete a task",
         responses=documented(401, 404, 412),
     )
-    @inject
     async def delete_task(
         self,
         request: Request[Any, Any, Any],
