@@ -18,12 +18,14 @@ import httpx
 import pytest
 
 from domain.tasks import MAX_TAGS_SENT, clean_tags
-from entrypoints.http.controllers.tasks import expected_versions
+from entrypoints.http.task_requests import expected_versions
 from tests.support.app import register
 from tests.support.caller import Caller as BaseCaller
 
 PROBLEM = "application/problem+json"
 Json = dict[str, Any]
+# httpx's item type for query parameters (a list is invariant, so it must match exactly)
+Params = list[tuple[str, str | int | float | bool | None]]
 
 
 class Caller(BaseCaller):
@@ -48,7 +50,12 @@ class Caller(BaseCaller):
         json: Any = None,
         headers: list[tuple[str, str | bytes]] | None = None,
     ) -> httpx.Response:
-        all_headers = httpx.Headers([*self.auth.items(), *(headers or [])])
+        # Raw bytes side by side with str: str is encoded as ASCII, exactly as httpx would.
+        raw = [
+            (name.encode("ascii"), value if isinstance(value, bytes) else value.encode("ascii"))
+            for name, value in [*self.auth.items(), *(headers or [])]
+        ]
+        all_headers = httpx.Headers(raw)
         if content is not None:
             all_headers["content-type"] = "application/json"
         return await self.client.request(
@@ -203,9 +210,9 @@ def test_v2_2_1_if_match_parsing_is_bounded_and_ascii_only() -> None:
     assert expected_versions(None) is None
     assert expected_versions("*") is None
     assert expected_versions(" \t* ") is None
-    assert expected_versions('"1", "\u00b2"') == {1}
-    assert expected_versions('"1",,"2" , W/"3", "4"') == {1, 2, 4}
-    assert expected_versions('"2147483647"') == {2**31 - 1}
+    assert expected_versions('"1", "\u00b2"') == frozenset({1})
+    assert expected_versions('"1",,"2" , W/"3", "4"') == frozenset({1, 2, 4})
+    assert expected_versions('"2147483647"') == frozenset({2**31 - 1})
     assert expected_versions('"' + "1" * 100_000 + '"') == frozenset()
     assert expected_versions(", ".join(['"\u0661"'] * 1000)) == frozenset()
     started = time.perf_counter()
@@ -253,7 +260,7 @@ async def test_v2_2_1_tags_beyond_100_as_sent_are_refused_before_any_work(
     mistyped: list[Any] = [1, None, ["nested"], {"a": 1}] * 26  # nor are type faults
     for tags in (same, broken, mistyped):
         for method, target in (("POST", "/api/tasks"), ("PATCH", url), ("PUT", url)):
-            body = {"title": "t", "tags": tags}
+            body: Json = {"title": "t", "tags": tags}
             problem = assert_problem(await alice.send(method, target, json=body), 422, "tags")
             fields = [error["field"] for error in problem["errors"]]
             assert fields == ["tags"], problem
@@ -372,13 +379,12 @@ async def test_v2_2_1_more_than_50_values_of_a_repeatable_parameter_is_422(
         ("tag", ["t0"] * 51),
         ("priority", ["high"] * 1000),
     ):
-        response = await alice.client.get(
-            "/api/tasks", params=[(name, value) for value in values], headers=alice.auth
-        )
+        repeated: Params = [(name, value) for value in values]
+        response = await alice.client.get("/api/tasks", params=repeated, headers=alice.auth)
         assert_problem(response, 422, name, note=(name, len(values)))
-    fifty = await alice.client.get(
-        "/api/tasks", params=[("tag", "t0")] * 50 + [("priority", "high")] * 50, headers=alice.auth
-    )
+    tags: Params = [("tag", "t0")] * 50
+    priorities: Params = [("priority", "high")] * 50
+    fifty = await alice.client.get("/api/tasks", params=tags + priorities, headers=alice.auth)
     assert fifty.status_code == 200, fifty.text
     assert [t["title"] for t in fifty.json()] == ["Listed"]
     assert_nothing_logged_as_error(caplog)

@@ -1,0 +1,106 @@
+"""What a tasks request says beyond its body: the task id in the path, `If-Match`, the shape of
+the query string, and the collection's own path for `Location` and `Link`."""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from typing import Any
+from urllib.parse import urlencode
+from uuid import UUID
+
+from litestar import Request
+
+from domain.errors import FieldError, TaskNotFound, ValidationFailed
+from entrypoints.http.guards import Connection
+
+MAX_VERSION = 2**31 - 1  # the column is a 32-bit integer
+_MAX_VERSION_DIGITS = len(str(MAX_VERSION))
+_OWS = " \t"  # the only whitespace HTTP allows around list elements
+# Query parameters that may be given more than once, and how often; any other, once.
+REPEATABLE_QUERY = frozenset({"priority", "tag", "category"})
+MAX_QUERY_VALUES = 50
+VERSIONED_PREFIX = "/api/v1"
+UNVERSIONED_PREFIX = "/api"
+_SLASHES = re.compile(r"/{2,}")
+_PATH_PARAMETER = re.compile(r"\{([^}:]+)(?::[^}]*)?\}")
+
+
+def task_id_of(raw: str) -> UUID:
+    """A malformed id names no task: 404, like any unknown one."""
+    try:
+        return UUID(raw)
+    except ValueError:
+        raise TaskNotFound() from None
+
+
+def if_match_of(request: Request[Any, Any, Any]) -> str | None:
+    """Every ``If-Match`` field line, combined into one list as HTTP defines it (the framework's
+    header parameter sees only the first); ``None`` when there is none."""
+    lines = request.headers.getall("if-match", [])
+    return ", ".join(lines) if lines else None
+
+
+def expected_versions(if_match: str | None) -> frozenset[int] | None:
+    """The versions an ``If-Match`` header accepts; ``None`` (no header, or exactly ``*``)
+    writes unconditionally. Only strong tags spelled exactly as this API spells them (``"12"``:
+    ASCII digits, no sign, no leading zero) name a version; anything else, ``*`` inside a
+    list included, matches none."""
+    if if_match is None:
+        return None
+    if if_match.strip(_OWS) == "*":
+        return None
+    tags = (tag.strip(_OWS) for tag in if_match.split(","))
+    return frozenset(version for tag in tags if (version := _version_of(tag)) is not None)
+
+
+def _version_of(tag: str) -> int | None:
+    """The version a strong entity tag names, or ``None``. Checked before ``int()``, which
+    takes non-ASCII digits and refuses (raises on) very long strings."""
+    digits = tag[1:-1]
+    if (
+        len(tag) < 3
+        or tag[0] != '"'
+        or tag[-1] != '"'
+        or len(digits) > _MAX_VERSION_DIGITS
+        or not (digits.isascii() and digits.isdigit())
+        or digits[0] == "0"
+    ):
+        return None
+    version = int(digits)
+    return version if version <= MAX_VERSION else None
+
+
+async def query_shape(connection: Connection) -> None:
+    """Each query parameter at most once, a repeatable one at most ``MAX_QUERY_VALUES``
+    times: checked in one pass before any value is parsed."""
+    if not connection.scope.get("query_string"):
+        return
+    counts = Counter(name for name, _ in connection.query_params.multi_items())
+    errors = [
+        FieldError(name, f"may be given at most {MAX_QUERY_VALUES} times")
+        if name in REPEATABLE_QUERY
+        else FieldError(name, "must be given at most once")
+        for name, count in counts.items()
+        if count > (MAX_QUERY_VALUES if name in REPEATABLE_QUERY else 1)
+    ]
+    if errors:
+        raise ValidationFailed(errors)
+
+
+def collection_path(request: Request[Any, Any, Any]) -> str:
+    """The tasks collection's path, built from the matched route, never copied from the request:
+    ``/api/v1/tasks`` or ``/api/v1/{user_id}/tasks``, with the caller's id (checked by the
+    route's guard) in canonical form, under the prefix the client used (``/api`` or ``/api/v1``)."""
+    template: str = request.scope["path_template"].rstrip("/")
+    path = _PATH_PARAMETER.sub(lambda m: str(UUID(str(request.path_params[m[1]]))), template)
+    sent = _SLASHES.sub("/", request.scope["state"].get("original_path", request.url.path))
+    if not (sent == VERSIONED_PREFIX or sent.startswith(VERSIONED_PREFIX + "/")):
+        path = UNVERSIONED_PREFIX + path.removeprefix(VERSIONED_PREFIX)
+    return path
+
+
+def next_link(request: Request[Any, Any, Any], cursor: str) -> str:
+    params = [(k, v) for k, v in request.query_params.multi_items() if k != "cursor"]
+    query = urlencode([*params, ("cursor", cursor)])
+    return f'<{collection_path(request)}?{query}>; rel="next"'
