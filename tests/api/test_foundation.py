@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import AsyncIterator
+from typing import Any
 
 import httpx
+import pytest
 
 PROBLEM = "application/problem+json"
 
 
-def assert_problem(response: httpx.Response, status: int) -> dict[str, object]:
+def assert_problem(response: httpx.Response, status: int) -> dict[str, Any]:
     assert response.status_code == status, response.text
     assert response.headers["content-type"].startswith(PROBLEM)
     body = response.json()
@@ -51,7 +54,7 @@ async def test_oversized_body_is_413(client: httpx.AsyncClient) -> None:
 
 
 async def test_chunked_oversized_body_is_413(client: httpx.AsyncClient) -> None:
-    async def chunks():  # type: ignore[no-untyped-def]
+    async def chunks() -> AsyncIterator[bytes]:
         for _ in range(20):
             yield b" " * 65536
 
@@ -97,7 +100,7 @@ async def test_validation_errors_name_every_field(client: httpx.AsyncClient) -> 
         "/api/auth/register", json={"email": 5, "password": None, "extra": True}
     )
     body = assert_problem(response, 422)
-    fields = {error["field"] for error in body["errors"]}  # type: ignore[attr-defined]
+    fields = {error["field"] for error in body["errors"]}
     assert fields == {"email", "password", "extra"}
 
 
@@ -201,8 +204,8 @@ async def test_metrics_count_requests_by_route_template(client: httpx.AsyncClien
 
 async def test_a_crash_is_a_bare_500_problem_and_logged_with_its_request_id(
     client: httpx.AsyncClient,
-    monkeypatch,
-    caplog,  # type: ignore[no-untyped-def]
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
 ) -> None:
     from adapters.memory.repositories import MemoryTaskRepository
     from adapters.postgres.repositories import PostgresTaskRepository

@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from typing import Any
 
 import httpx
@@ -160,7 +160,7 @@ async def test_a_client_that_hangs_up_mid_body_is_no_error(
 ) -> None:
     async with app_on(clean_database) as (client, _, app):
         headers = bearer(await register(client))
-        messages = iter(
+        messages: Iterator[dict[str, Any]] = iter(
             [
                 {"type": "http.request", "body": b'{"title": "half', "more_body": True},
                 {"type": "http.disconnect"},

@@ -242,7 +242,7 @@ async def test_keyset_pages_walk_every_sort_without_gaps(
     assert len(set(seen)) == 23
     values = [sort_value(t, query.sort.field) for t in everything]
     present = [v for v in values if v is not None]
-    assert present == sorted(present, reverse=query.sort.descending)  # type: ignore[type-var]
+    assert present == sorted(present, reverse=query.sort.descending)
     assert values[len(present) :] == [None] * (len(values) - len(present))
 
 

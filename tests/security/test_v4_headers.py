@@ -25,7 +25,7 @@ pytestmark = pytest.mark.slow
 
 def padding(total: int, *, per_header: int = 1024) -> bytes:
     """Header lines of about ``per_header`` bytes each, ``total`` bytes in all."""
-    lines = []
+    lines: list[bytes] = []
     size = 0
     while size < total:
         line = f"X-Padding-{len(lines)}: ".encode()

