@@ -56,8 +56,9 @@ class MemoryUserRepository:
         return self._store.users.get(caller.user_id)
 
     async def set_password_hash(self, user_id: UUID, password_hash: str) -> None:
-        user = self._store.users[user_id]
-        self._store.users[user_id] = replace(user, password_hash=password_hash)
+        user = self._store.users.get(user_id)
+        if user is not None:  # as an UPDATE that matches no row: nothing, and no error
+            self._store.users[user_id] = replace(user, password_hash=password_hash)
 
 
 class MemorySessionRepository:
