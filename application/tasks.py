@@ -26,7 +26,7 @@ from domain.tasks import (
     TaskChanges,
     clean_changes,
     new_task,
-    sort_value,
+    position_value,
 )
 
 
@@ -90,7 +90,7 @@ class ListTasks:
             tasks = tasks[: listing.limit]
             last = tasks[-1]
             next_cursor = self.cursors.issue(
-                caller.user_id, query, Position(sort_value(last, query.sort.field), last.id)
+                caller.user_id, query, Position(position_value(last, query.sort.field), last.id)
             )
         return TaskPage(tasks, total, next_cursor)
 

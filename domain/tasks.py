@@ -183,7 +183,7 @@ class TaskFilter:
     def matches(self, task: Task) -> bool:
         """The filter's meaning, for in-memory storage; SQL adapters express the same in WHERE."""
         due = task.due_date
-        text = self.text.casefold() if self.text else None
+        text = fold_case(self.text) if self.text else None
         return (
             (self.completed is None or task.completed == self.completed)
             and (not self.priorities or task.priority in self.priorities)
@@ -193,8 +193,8 @@ class TaskFilter:
             and (self.due_after is None or (due is not None and due >= self.due_after))
             and (
                 text is None
-                or text in task.title.casefold()
-                or text in (task.description or "").casefold()
+                or text in fold_case(task.title)
+                or text in fold_case(task.description or "")
             )
         )
 
@@ -224,6 +224,13 @@ class TaskSort:
 SortValue = datetime | date | int | str | None
 
 
+def fold_case(text: str) -> str:
+    """Text as case-insensitive comparisons see it: each character lower-cased on its own, as
+    PostgreSQL's ``lower()`` and ``ILIKE`` do (no context rule such as Greek final sigma, no
+    ``ß`` to ``ss``), so both storages sort and search alike."""
+    return "".join(map(str.lower, text))
+
+
 def sort_value(task: Task, sort_field: SortField) -> SortValue:
     """The value a task is ordered by: priority by meaning, title case-insensitively."""
     match sort_field:
@@ -236,7 +243,18 @@ def sort_value(task: Task, sort_field: SortField) -> SortValue:
         case SortField.PRIORITY:
             return task.priority.rank
         case SortField.TITLE:
-            return task.title.lower()
+            return fold_case(task.title)
+
+
+def position_value(task: Task, sort_field: SortField) -> SortValue:
+    """What a cursor records of a task: its sort value, except the title itself (not its folded
+    form), so each storage compares it with its own folding and a walk never repeats a task."""
+    return task.title if sort_field is SortField.TITLE else sort_value(task, sort_field)
+
+
+def position_key(sort_field: SortField, value: SortValue) -> SortValue:
+    """A cursor's recorded value as the sort compares it."""
+    return fold_case(value) if sort_field is SortField.TITLE and isinstance(value, str) else value
 
 
 @dataclass(frozen=True, slots=True)

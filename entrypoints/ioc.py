@@ -28,11 +28,9 @@ from adapters.memory.store import MemoryStore
 from adapters.memory.unit_of_work import MemoryUnitOfWork
 from adapters.postgres.database import ConnectionPool, Database
 from adapters.postgres.engine import create_engine, database_target
-from adapters.postgres.repositories import (
-    PostgresSessionRepository,
-    PostgresTaskRepository,
-    PostgresUserRepository,
-)
+from adapters.postgres.sessions import PostgresSessionRepository
+from adapters.postgres.tasks import PostgresTaskRepository
+from adapters.postgres.users import PostgresUserRepository
 from adapters.rate_limits import ApiRequestLimiter, AuthRequestLimiter, LimitStore, RateLimiter
 from adapters.security.argon2_hasher import Argon2PasswordHasher
 from adapters.security.common_passwords import CommonPasswords

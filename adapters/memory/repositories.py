@@ -18,6 +18,7 @@ from domain.tasks import (
     TaskChanges,
     TaskQuery,
     apply_changes,
+    position_key,
     sort_value,
 )
 from domain.users import Session, User, email_key
@@ -212,5 +213,5 @@ def _is_past(task: Task, after: Position, query: TaskQuery) -> bool:
         return value is None and ((task.id < after.id) if descending else (task.id > after.id))
     if value is None:
         return True
-    mine, theirs = (value, task.id), (after.value, after.id)
+    mine, theirs = (value, task.id), (position_key(query.sort.field, after.value), after.id)
     return mine < theirs if descending else mine > theirs

@@ -54,10 +54,14 @@ def _filter_conditions(shape: tuple[str, ...]) -> list[sa.ColumnElement[bool]]:
     return [tasks.c.user_id == CALLER_USER, *(conditions[name] for name in shape)]
 
 
+def _sort_key_of(title: sa.ColumnElement[Any]) -> sa.ColumnElement[Any]:
+    """Titles by code point of their lower-cased form, the same in every storage adapter."""
+    return sa.func.lower(title).collate("C")
+
+
 def _sort_key(field: SortField) -> sa.ColumnElement[Any]:
     if field is SortField.TITLE:
-        # Code-point order, so every storage adapter sorts titles alike.
-        return sa.func.lower(tasks.c.title).collate("C")
+        return _sort_key_of(tasks.c.title)
     column: sa.ColumnElement[Any] = tasks.c[field.value]
     return column
 
@@ -76,8 +80,10 @@ def _after(sort: TaskSort, value_is_null: bool) -> sa.ColumnElement[bool]:
     id_past = tasks.c.id < after_id if sort.descending else tasks.c.id > after_id
     if value_is_null:
         return sa.and_(key.is_(None), id_past)
-    column_type = tasks.c.title.type if sort.field is SortField.TITLE else key.type
-    value = param("after_value", column_type)
+    if sort.field is SortField.TITLE:  # the cursor holds the title: fold it as the key is
+        value: sa.ColumnElement[Any] = _sort_key_of(param("after_value", tasks.c.title))
+    else:
+        value = param("after_value", key.type)
     value_past = key < value if sort.descending else key > value
     return sa.or_(value_past, sa.and_(key == value, id_past), key.is_(None))
 

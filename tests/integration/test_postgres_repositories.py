@@ -16,11 +16,9 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from adapters.postgres.database import ConnectionPool, Database
 from adapters.postgres.engine import create_engine, database_target
-from adapters.postgres.repositories import (
-    PostgresSessionRepository,
-    PostgresTaskRepository,
-    PostgresUserRepository,
-)
+from adapters.postgres.sessions import PostgresSessionRepository
+from adapters.postgres.tasks import PostgresTaskRepository
+from adapters.postgres.users import PostgresUserRepository
 from adapters.security.refresh_tokens import MacRefreshTokens
 from adapters.system import UuidV7Generator
 from application.auth import RefreshSession, SessionPolicy, SessionStarter
