@@ -85,69 +85,84 @@ def _bearer_challenge(error: InvalidToken) -> dict[str, str]:
     return {"WWW-Authenticate": 'Bearer error="invalid_token"' if error.token_sent else "Bearer"}
 
 
+@dataclass(frozen=True, slots=True)
+class _Fixed:
+    """The problem an error that carries no data always is."""
+
+    status: int
+    slug: str
+    title: str
+    detail: str
+    headers: tuple[tuple[str, str], ...] = ()
+
+    def problem(self) -> HttpProblem:
+        return HttpProblem(self.status, self.slug, self.title, self.detail, [], dict(self.headers))
+
+
+_NOT_FOUND = _Fixed(404, "not-found", "Resource not found", "The resource does not exist.")
+# Errors that carry no data, by class (a subclass finds its base's entry).
+_FIXED: dict[type[Exception], _Fixed] = {
+    NotFound: _NOT_FOUND,
+    NotFoundException: _NOT_FOUND,
+    VersionMismatch: _Fixed(
+        412,
+        "precondition-failed",
+        "Precondition failed",
+        "If-Match does not match the current version of the task.",
+    ),
+    QuotaExceeded: _Fixed(
+        409,
+        "quota-exceeded",
+        "Quota exceeded",
+        "You have as many tasks as an account may hold; delete some first.",
+    ),
+    EmailTaken: _Fixed(409, "email-taken", "Email already registered", "That email is taken."),
+    InvalidCredentials: _Fixed(
+        401,
+        "invalid-credentials",
+        "Invalid credentials",
+        "The email or password is wrong.",
+        (("WWW-Authenticate", "Bearer"),),
+    ),
+    NotYourAccount: _Fixed(403, "forbidden", "Forbidden", "That account is not yours."),
+}
+_INTERNAL = _Fixed(
+    HTTP_500_INTERNAL_SERVER_ERROR,
+    "internal",
+    "Internal server error",
+    "Something went wrong on our side; quote the request_id when reporting it.",
+)
+
+
 def to_problem(exc: Exception) -> HttpProblem:
-    """Translate any exception into the problem it shows the client."""
+    """Translate any exception into the problem it shows the client: by the table above, or
+    here for the errors whose problem depends on what they carry."""
+    for cls in type(exc).__mro__:
+        if (fixed := _FIXED.get(cls)) is not None:
+            return fixed.problem()
     match exc:
         case HttpProblem():
             return exc
         case ValidationFailed():
             return validation_problem(exc.errors)
-        case NotFound():
-            return HttpProblem(
-                404, "not-found", "Resource not found", "The resource does not exist."
-            )
-        case VersionMismatch():
-            return HttpProblem(
-                412,
-                "precondition-failed",
-                "Precondition failed",
-                "If-Match does not match the current version of the task.",
-            )
-        case QuotaExceeded():
-            return HttpProblem(
-                409,
-                "quota-exceeded",
-                "Quota exceeded",
-                "You have as many tasks as an account may hold; delete some first.",
-            )
-        case EmailTaken():
-            return HttpProblem(
-                409, "email-taken", "Email already registered", "That email is taken."
-            )
-        case InvalidCredentials():
-            return HttpProblem(
-                401,
-                "invalid-credentials",
-                "Invalid credentials",
-                "The email or password is wrong.",
-                headers={"WWW-Authenticate": "Bearer"},
-            )
         case InvalidToken():
-            return HttpProblem(
-                401,
-                "unauthorized",
-                "Unauthorized",
-                "A valid access token is required."
-                if not exc.token_sent
-                else "The token is invalid.",
-                headers=_bearer_challenge(exc),
+            detail = (
+                "The token is invalid." if exc.token_sent else "A valid access token is required."
             )
-        case NotYourAccount():
-            return HttpProblem(403, "forbidden", "Forbidden", "That account is not yours.")
-        case TooManyAttempts():
             return HttpProblem(
-                429,
-                "rate-limited",
-                "Too many requests",
+                401, "unauthorized", "Unauthorized", detail, headers=_bearer_challenge(exc)
+            )
+        case TooManyAttempts() | Unavailable():
+            status, slug, title = (
+                (429, "rate-limited", "Too many requests")
+                if isinstance(exc, TooManyAttempts)
+                else (503, "unavailable", "Service unavailable")
+            )
+            return HttpProblem(
+                status,
+                slug,
+                title,
                 f"Try again in {exc.retry_after} seconds.",
-                headers={"Retry-After": str(exc.retry_after)},
-            )
-        case Unavailable():
-            return HttpProblem(
-                503,
-                "unavailable",
-                "Service unavailable",
-                f"The service is busy; try again in {exc.retry_after} seconds.",
                 headers={"Retry-After": str(exc.retry_after)},
             )
         case MethodNotAllowedException():
@@ -158,10 +173,6 @@ def to_problem(exc: Exception) -> HttpProblem:
                 "The resource does not support this method.",
                 headers={"Allow": (exc.headers or {}).get("allow", "")},
             )
-        case NotFoundException():
-            return HttpProblem(
-                404, "not-found", "Resource not found", "The resource does not exist."
-            )
         case ValidationException():
             return validation_problem(_litestar_field_errors(exc))
         case HTTPException() if exc.status_code < 500:
@@ -169,12 +180,7 @@ def to_problem(exc: Exception) -> HttpProblem:
             title = {413: "Request body too large"}.get(exc.status_code, "Bad request")
             detail = exc.detail if exc.status_code != 413 else "Bodies are limited to 1 MiB."
             return HttpProblem(exc.status_code, slug, title, str(detail))
-    return HttpProblem(
-        HTTP_500_INTERNAL_SERVER_ERROR,
-        "internal",
-        "Internal server error",
-        "Something went wrong on our side; quote the request_id when reporting it.",
-    )
+    return _INTERNAL.problem()
 
 
 def _litestar_field_errors(exc: ValidationException) -> list[FieldError]:
