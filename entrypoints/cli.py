@@ -41,7 +41,7 @@ def check(settings: Settings) -> int:
     from adapters.postgres.engine import create_engine, database_target
     from entrypoints.readiness import ReadinessProbe
 
-    if settings.todo_storage == "memory":
+    if settings.in_memory:
         print("configuration ok; storage is in memory")
         return 0
 
@@ -64,8 +64,8 @@ def check(settings: Settings) -> int:
 
 def serve(settings: Settings) -> None:
     signing_secret(settings)  # a development secret is made here, before any worker starts
-    storage: str = settings.todo_storage
-    if storage == "postgres":
+    storage = "memory"
+    if not settings.in_memory:
         url = _database_url(settings)
         migrate(url)
         from adapters.postgres.engine import database_target

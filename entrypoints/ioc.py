@@ -212,7 +212,7 @@ class HttpProvider(Provider):
 def make_container(settings: Settings, *overrides: Provider) -> AsyncContainer:
     """The container for ``settings``; ``overrides`` replace what they provide (a test's fake
     clock, say), since a later provider wins."""
-    storage = MemoryProvider() if settings.todo_storage == "memory" else PostgresProvider()
+    storage = MemoryProvider() if settings.in_memory else PostgresProvider()
     return make_async_container(
         CoreProvider(),
         storage,

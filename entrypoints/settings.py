@@ -68,6 +68,11 @@ class Settings(msgspec.Struct, kw_only=True, frozen=True):
         return self.app_env == "production"
 
     @property
+    def in_memory(self) -> bool:
+        """``TODO_STORAGE=memory``: no database at all (a demo; data is lost on exit)."""
+        return self.todo_storage == "memory"
+
+    @property
     def cors_origin_list(self) -> tuple[str, ...]:
         return tuple(o.strip().rstrip("/") for o in self.cors_origins.split(",") if o.strip())
 

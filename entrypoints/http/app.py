@@ -63,7 +63,7 @@ def build_litestar(container: AsyncContainer, settings: Settings) -> Litestar:
 
     async def on_startup(app: Litestar) -> None:
         engine = None
-        if settings.todo_storage == "postgres":
+        if not settings.in_memory:
             engine = await container.get(AsyncEngine)
             metrics.watch_pool(lambda: _pool_reading(engine))
         app.state.readiness = ReadinessProbe(engine)
