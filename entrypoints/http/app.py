@@ -6,7 +6,7 @@ import gc
 from typing import Any
 
 from dishka import AsyncContainer
-from dishka.integrations.litestar import DishkaRouter, setup_dishka
+from dishka.integrations.litestar import setup_dishka
 from litestar import Litestar, Router
 from litestar.connection import ASGIConnection
 from litestar.exceptions import NotFoundException
@@ -79,9 +79,8 @@ def build_litestar(container: AsyncContainer, settings: Settings) -> Litestar:
     app = Litestar(
         route_handlers=[
             ServiceController,
-            # DishkaRouter injects every handler's FromDishka parameters.
-            DishkaRouter("/api/v1", route_handlers=[AuthController, TasksController]),
-            DishkaRouter(
+            Router("/api/v1", route_handlers=[AuthController, TasksController]),
+            Router(
                 "/api/v1/{user_id:str}",
                 route_handlers=[TasksController],
                 middleware=[checked(own_account)],

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dishka.integrations.litestar import FromDishka
+from dishka.integrations.litestar import FromDishka, inject
 from litestar import Controller, get, post
 from litestar.params import JSONBody
 from litestar.status_codes import HTTP_201_CREATED, HTTP_204_NO_CONTENT
@@ -50,6 +50,7 @@ class AuthController(Controller):
         summary="Create an account and log in",
         responses=documented(400, 409, 415, 422, 429),
     )
+    @inject
     async def register(
         self, data: JSONBody[RegisterBody], register: FromDishka[RegisterUser]
     ) -> TokenPairRead:
@@ -67,6 +68,7 @@ class AuthController(Controller):
         summary="Log in with email and password",
         responses=documented(400, 401, 415, 422, 429),
     )
+    @inject
     async def login(self, data: JSONBody[LoginBody], log_in: FromDishka[LogIn]) -> TokenPairRead:
         return TokenPairRead.of(await log_in(Credentials(email=data.email, password=data.password)))
 
@@ -79,6 +81,7 @@ class AuthController(Controller):
         summary="Trade a refresh token for a new token pair",
         responses=documented(400, 401, 415, 422),
     )
+    @inject
     async def refresh(
         self, data: JSONBody[RefreshBody], refresh: FromDishka[RefreshSession]
     ) -> TokenPairRead:
@@ -94,6 +97,7 @@ class AuthController(Controller):
         summary="End this session",
         responses=documented(401, 415, 422),
     )
+    @inject
     async def logout(
         self, log_out: FromDishka[LogOut], data: JSONBody[LogoutBody | None] = None
     ) -> None:
@@ -109,6 +113,7 @@ class AuthController(Controller):
         summary="End every session of this user",
         responses=documented(401),
     )
+    @inject
     async def logout_all(self, log_out_everywhere: FromDishka[LogOutEverywhere]) -> None:
         await log_out_everywhere()
 
@@ -119,5 +124,6 @@ class AuthController(Controller):
         summary="The current user",
         responses=documented(401),
     )
+    @inject
     async def me(self, current_user: FromDishka[GetCurrentUser]) -> UserRead:
         return UserRead.of(await current_user())

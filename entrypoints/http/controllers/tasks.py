@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date
 from typing import Annotated, Any, TypeVar
 
-from dishka.integrations.litestar import FromDishka
+from dishka.integrations.litestar import FromDishka, inject
 from litestar import Controller, HttpMethod, Request, Response, delete, get, patch, post, route
 from litestar.datastructures import ResponseHeader
 from litestar.params import FromPath, FromQuery, HeaderParameter, JSONBody, QueryParameter
@@ -87,6 +87,7 @@ class TasksController(Controller):
         return_dto=None,
         middleware=[checked(json_body_required)],
     )
+    @inject
     async def create_task(
         self,
         request: Request[Any, Any, Any],
@@ -103,6 +104,7 @@ class TasksController(Controller):
         responses=documented(401, 422),
         response_headers=[TOTAL_COUNT, LINK],
     )
+    @inject
     async def list_tasks(
         self,
         request: Request[Any, Any, Any],
@@ -150,6 +152,7 @@ class TasksController(Controller):
         summary="Delete the caller's completed tasks (status=completed)",
         responses=documented(401, 422),
     )
+    @inject
     async def clear_completed(
         self,
         clear: FromDishka[ClearCompletedTasks],
@@ -165,6 +168,7 @@ class TasksController(Controller):
         responses=documented(401, 404),
         response_headers=[ETAG],
     )
+    @inject
     async def get_task(
         self, task_id: FromPath[str], get_task: FromDishka[GetTask]
     ) -> Response[TaskRead]:
@@ -180,6 +184,7 @@ class TasksController(Controller):
         return_dto=None,
         middleware=[checked(json_body_required)],
     )
+    @inject
     async def update_task(
         self,
         request: Request[Any, Any, Any],
@@ -202,6 +207,7 @@ class TasksController(Controller):
         dto=TaskBody[CompletionBody],
         return_dto=None,
     )
+    @inject
     async def complete_task(
         self,
         request: Request[Any, Any, Any],
@@ -224,6 +230,7 @@ class TasksController(Controller):
         summary="Delete a task",
         responses=documented(401, 404, 412),
     )
+    @inject
     async def delete_task(
         self,
         request: Request[Any, Any, Any],
