@@ -86,7 +86,7 @@ def create_engine(
     connect_args = dict(target.connect_args)
     if statement_timeout and not target.pooled:
         # PgBouncer refuses unknown startup parameters: behind one, set these on the role
-        # instead (README, "Deploying on Neon").
+        # instead (README, "Limits and hostile input").
         milliseconds = max(1, round(statement_timeout * 1000))
         connect_args["server_settings"] = {
             **connect_args.get("server_settings", {}),
