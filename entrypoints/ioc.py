@@ -55,6 +55,7 @@ from application.ports import (
     UserRepository,
 )
 from entrypoints.http.identity import BearerIdentity
+from entrypoints.readiness import ReadinessProbe
 from entrypoints.settings import Settings
 from entrypoints.signing_secret import signing_secret
 
@@ -150,6 +151,10 @@ class PostgresProvider(Provider):
         await engine.dispose()
 
     @provide(scope=Scope.APP)
+    def readiness(self, engine: AsyncEngine) -> ReadinessProbe:
+        return ReadinessProbe(engine)
+
+    @provide(scope=Scope.APP)
     def pool(self, engine: AsyncEngine) -> ConnectionPool:
         return ConnectionPool(engine)
 
@@ -168,6 +173,10 @@ class MemoryProvider(Provider):
     @provide(scope=Scope.APP)
     def store(self) -> MemoryStore:
         return MemoryStore()
+
+    @provide(scope=Scope.APP)
+    def readiness(self) -> ReadinessProbe:
+        return ReadinessProbe(None)  # no database to ask
 
     @provide(scope=Scope.REQUEST, provides=UnitOfWork)
     async def uow(self) -> AsyncIterator[MemoryUnitOfWork]:

@@ -62,12 +62,10 @@ def build_litestar(container: AsyncContainer, settings: Settings) -> Litestar:
     metrics = HttpMetrics()
 
     async def on_startup(app: Litestar) -> None:
-        engine = None
         if not settings.in_memory:
             engine = await container.get(AsyncEngine)
             metrics.watch_pool(lambda: _pool_reading(engine))
-        app.state.readiness = ReadinessProbe(engine)
-        for service in (TokenVerifier, PasswordHasher):  # built now, not by the first request
+        for service in (TokenVerifier, PasswordHasher, ReadinessProbe):  # now, not on a request
             await container.get(service)
         # Everything built so far lives as long as the process: keep it out of the collector's
         # full passes, which otherwise walk it all and stall every request in flight.

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
+from dishka.integrations.litestar import FromDishka, inject
 from litestar import Controller, MediaType, Request, Response, get, head
 
 from adapters.rate_limits import LimitStore
@@ -28,9 +29,13 @@ class ServiceController(Controller):
         """For load balancers that probe with HEAD."""
 
     @get("/health/ready", summary="The database answers and its schema is current")
-    async def ready(self, request: Request[Any, Any, Any]) -> Response[Any]:
-        probe: ReadinessProbe = request.app.state.readiness
-        limits: LimitStore = await request.state.dishka_container.get(LimitStore)
+    @inject
+    async def ready(
+        self,
+        request: Request[Any, Any, Any],
+        probe: FromDishka[ReadinessProbe],
+        limits: FromDishka[LimitStore],
+    ) -> Response[Any]:
         failures, degraded = await asyncio.gather(probe.failures(), degradations(limits))
         if failures:
             problem = HttpProblem(
