@@ -28,5 +28,5 @@ USER todo
 EXPOSE 8000
 HEALTHCHECK --interval=10s --timeout=3s --retries=3 \
     CMD python -c "import urllib.request,sys; sys.exit(urllib.request.urlopen('http://127.0.0.1:8000/health').status != 200)"
-# `serve` applies pending migrations, then starts WEB_CONCURRENCY uvicorn workers.
+# `serve` applies pending migrations, then starts WEB_CONCURRENCY granian workers.
 CMD ["todo", "serve"]
