@@ -12,11 +12,10 @@ import uuid
 from collections.abc import Iterable
 from typing import Any
 
-import msgspec
 import structlog
 
+from entrypoints.http.body_deadline import BodyDeadline, send_request_timeout
 from entrypoints.http.metrics import HttpMetrics
-from entrypoints.http.problems import CLIENT_GONE, Problem
 
 Scope = dict[str, Any]
 ASGIApp = Any
@@ -30,8 +29,6 @@ access_log = logging.getLogger("todo.access")
 log = logging.getLogger("todo.http")
 
 DEFAULT_BODY_TIMEOUT = 10.0
-PROBLEM_MEDIA_TYPE = b"application/problem+json"
-REQUEST_TIMEOUT_TYPE = "https://todo.dev/problems/request-timeout"
 
 
 BASE_SECURITY_HEADERS: tuple[tuple[bytes, bytes], ...] = (
@@ -64,56 +61,6 @@ def _header(scope: Scope, name: bytes) -> str | None:
         if key == name:
             return str(value.decode("latin-1"))
     return None
-
-
-class _BodyDeadline:
-    """The whole request body is due ``timeout`` seconds after the request headers (the server
-    calls the app once they are in). Each time the app waits for more of the body, a timer is
-    armed for that moment: when it fires, the request's task is cancelled where it waits. Work
-    done once the body is in, or once the response has started, is not bounded; requests that
-    read no body arm nothing. Also notes a client that hangs up (``CLIENT_GONE``)."""
-
-    __slots__ = (
-        "_due",
-        "_loop",
-        "_receive",
-        "_state",
-        "body_pending",
-        "expired",
-        "responding",
-        "task",
-    )
-
-    def __init__(self, receive: Any, state: dict[str, Any], timeout: float) -> None:
-        self._receive = receive
-        self._state = state
-        self._loop = asyncio.get_running_loop()
-        self._due = self._loop.time() + timeout
-        self.task: asyncio.Task[Any] | None = None  # the request's, while the app runs
-        self.body_pending = True
-        self.responding = False
-        self.expired = False
-
-    def _expire(self) -> None:
-        if self.task is not None:
-            self.expired = True
-            self.task.cancel()
-
-    async def receive(self) -> dict[str, Any]:
-        if self.task is None or not self.body_pending or self.responding:
-            message: dict[str, Any] = await self._receive()
-        else:
-            timer = self._loop.call_at(self._due, self._expire)
-            try:
-                message = await self._receive()
-            finally:
-                timer.cancel()
-        if message["type"] == "http.disconnect":
-            self._state[CLIENT_GONE] = True
-            self.body_pending = False
-        elif message["type"] == "http.request" and not message.get("more_body", False):
-            self.body_pending = False
-        return message
 
 
 class EdgeMiddleware:
@@ -158,7 +105,7 @@ class EdgeMiddleware:
         extra_headers = self._headers(original_path, request_id, allowed_origin)
         status = 500
         started = time.perf_counter()
-        body = _BodyDeadline(receive, state, self.body_timeout)
+        body = BodyDeadline(receive, state, self.body_timeout)
 
         async def send_with_headers(message: dict[str, Any]) -> None:
             nonlocal status
@@ -215,7 +162,7 @@ class EdgeMiddleware:
             ]
         return headers
 
-    async def _call_app(self, scope: Scope, body: _BodyDeadline, send: Any) -> None:
+    async def _call_app(self, scope: Scope, body: BodyDeadline, send: Any) -> None:
         task = body.task = asyncio.current_task()
         try:
             await self.app(scope, body.receive, send)
@@ -226,33 +173,17 @@ class EdgeMiddleware:
             state = scope["state"]
             log.info("request body not received in time", extra={"path": state["original_path"]})
             if not body.responding:
-                await self._request_timeout(send, state["original_path"], state["request_id"])
+                await send_request_timeout(
+                    send,
+                    path=state["original_path"],
+                    request_id=state["request_id"],
+                    seconds=self.body_timeout,
+                )
         else:
             if body.expired and task is not None:  # the app swallowed our cancellation
                 task.uncancel()
         finally:
             body.task = None
-
-    async def _request_timeout(self, send: Any, path: str, request_id: str) -> None:
-        """408: the body did not arrive in time. Nothing was done with the request, and the
-        connection is closed: the rest of the body may still be on its way."""
-        body = msgspec.json.encode(
-            Problem(
-                type=REQUEST_TIMEOUT_TYPE,
-                title="Request timeout",
-                status=408,
-                detail=f"The request body did not arrive in time ({self.body_timeout:g} s).",
-                instance=path,
-                request_id=request_id,
-            )
-        )
-        headers = [
-            (b"content-type", PROBLEM_MEDIA_TYPE),
-            (b"content-length", str(len(body)).encode()),
-            (b"connection", b"close"),
-        ]
-        await send({"type": "http.response.start", "status": 408, "headers": headers})
-        await send({"type": "http.response.body", "body": body})
 
     async def _preflight(self, send: Any, origin: str | None) -> None:
         """CORS preflights are answered here, before routing (they carry no token)."""
