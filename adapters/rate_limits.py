@@ -42,8 +42,6 @@ class Windows(Protocol):
 
     async def hit(self, item: RateLimitItem, *identifiers: str) -> bool: ...
 
-    async def test(self, item: RateLimitItem, *identifiers: str) -> bool: ...
-
     async def clear(self, item: RateLimitItem, *identifiers: str) -> None: ...
 
     async def get_window_stats(self, item: RateLimitItem, *identifiers: str) -> WindowStats: ...
@@ -78,9 +76,6 @@ class MemoryWindows:
             return False
         hits.append(now)
         return True
-
-    async def test(self, item: RateLimitItem, *identifiers: str) -> bool:
-        return len(self._log(item, identifiers[0], time.time())) < item.amount
 
     async def clear(self, item: RateLimitItem, *identifiers: str) -> None:
         self._hits.pop(item.key_for(identifiers[0]), None)
@@ -215,20 +210,6 @@ class RateLimiter:
             return await self._retry_after(strategy, hashed)
 
         return await self._store.run(hit)
-
-    async def blocked_for(self, key: str) -> int | None:
-        """Seconds until ``key`` may be counted again, or ``None`` if it may now."""
-        hashed = self._key(key)
-
-        async def test(strategy: Windows) -> int | None:
-            if await strategy.test(self._item, hashed):
-                return None
-            return await self._retry_after(strategy, hashed)
-
-        return await self._store.run(test)
-
-    async def record_failure(self, key: str) -> None:
-        await self.hit(key)
 
     async def reset(self, key: str) -> None:
         hashed = self._key(key)

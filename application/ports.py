@@ -174,12 +174,7 @@ class TokenVerifier(Protocol):
 
 
 class AttemptLimiter(Protocol):
-    """Counts failures per key and blocks the key once a limit is reached."""
-
-    async def blocked_for(self, key: str) -> int | None:
-        """Seconds until ``key`` may try again, or ``None`` if it may now."""
-
-    async def record_failure(self, key: str) -> None: ...
+    """Counts attempts per key and blocks the key once a limit is reached."""
 
     async def hit(self, key: str) -> int | None:
         """Count one attempt for ``key`` atomically, before its outcome is known: ``None``

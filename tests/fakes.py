@@ -101,17 +101,11 @@ class FakeLimiter:
     limit: int = 5
     failures: dict[str, int] = field(default_factory=dict)
 
-    async def blocked_for(self, key: str) -> int | None:
-        return 60 if self.failures.get(key, 0) >= self.limit else None
-
-    async def record_failure(self, key: str) -> None:
-        self.failures[key] = self.failures.get(key, 0) + 1
-
     async def hit(self, key: str) -> int | None:
         """Count an attempt before its outcome; one over the limit is refused, not counted."""
-        if (retry_after := await self.blocked_for(key)) is not None:
-            return retry_after
-        await self.record_failure(key)
+        if self.failures.get(key, 0) >= self.limit:
+            return 60
+        self.failures[key] = self.failures.get(key, 0) + 1
         return None
 
     async def reset(self, key: str) -> None:

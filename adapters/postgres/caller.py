@@ -16,14 +16,18 @@ CALLER_USER = param("caller_user", sessions.c.user_id)
 CALLER_SESSION = param("caller_session", sessions.c.id)
 
 
+# The caller's session row, while it is live.
+CALLERS_LIVE_SESSION = (
+    sessions.c.id == CALLER_SESSION,
+    sessions.c.user_id == CALLER_USER,
+    sessions.c.revoked_at.is_(None),
+    sessions.c.expires_at > NOW,
+)
+
+
 def live_session() -> sa.Exists:
     """The caller's session is live: the condition every statement acting for a caller has."""
-    return sa.exists().where(
-        sessions.c.id == CALLER_SESSION,
-        sessions.c.user_id == CALLER_USER,
-        sessions.c.revoked_at.is_(None),
-        sessions.c.expires_at > NOW,
-    )
+    return sa.exists().where(*CALLERS_LIVE_SESSION)
 
 
 def caller_values(caller: AccessClaims, clock: Clock) -> dict[str, Any]:

@@ -8,8 +8,8 @@ from uuid import UUID
 import sqlalchemy as sa
 
 from adapters.postgres.caller import (
-    CALLER_SESSION,
     CALLER_USER,
+    CALLERS_LIVE_SESSION,
     NOW,
     affected,
     caller_values,
@@ -95,15 +95,7 @@ _REVOKE_REUSED = compile_sql(
 )
 _IS_ACTIVE = compile_sql(sa.select(live_session()))
 _REVOKE = compile_sql(
-    sessions.update()
-    .where(
-        sessions.c.id == CALLER_SESSION,
-        sessions.c.user_id == CALLER_USER,
-        sessions.c.revoked_at.is_(None),
-        sessions.c.expires_at > NOW,
-    )
-    .values(revoked_at=NOW)
-    .returning(sessions.c.id)
+    sessions.update().where(*CALLERS_LIVE_SESSION).values(revoked_at=NOW).returning(sessions.c.id)
 )
 _REVOKE_ALL = compile_sql(
     sessions.update()
