@@ -30,11 +30,44 @@ def _database_url(settings: Settings) -> str:
 
 
 def migrate(database_url: str) -> None:
+    """Upgrade to head; concurrent runs wait for each other (``migration_lock.py``)."""
     from alembic import command
 
     from entrypoints.readiness import alembic_config
 
     command.upgrade(alembic_config(database_url), "head")
+
+
+def _release(settings: Settings) -> int:
+    """`todo migrate`, the release step: wait for the database, then upgrade it to head."""
+    from entrypoints.startup import StartupError, wait_for_database
+
+    url = _database_url(settings)
+    try:
+        asyncio.run(wait_for_database(url, settings.startup_timeout))
+    except StartupError as error:
+        print(f"migrate: {error}", file=sys.stderr)
+        return 1
+    migrate(url)
+    return 0
+
+
+def _prepare_schema(settings: Settings, url: str) -> None:
+    """Development and tests migrate on start; production only checks that the release step
+    ran (replicas starting together would otherwise race to migrate)."""
+    from entrypoints.readiness import head_revision
+    from entrypoints.startup import StartupError, wait_for_database
+
+    revision = asyncio.run(wait_for_database(url, settings.startup_timeout))
+    if not settings.production:
+        migrate(url)
+        return
+    head = head_revision()
+    if revision != head:
+        raise StartupError(
+            f"schema is at {revision or 'no migration'}, this release needs {head}:"
+            " run `todo migrate` first"
+        )
 
 
 def check(settings: Settings) -> int:
@@ -62,12 +95,18 @@ def check(settings: Settings) -> int:
     return 1 if failures else 0
 
 
-def serve(settings: Settings) -> None:
+def serve(settings: Settings) -> int:
+    from entrypoints.startup import StartupError
+
     signing_secret(settings)  # a development secret is made here, before any worker starts
     storage = "memory"
     if not settings.in_memory:
         url = _database_url(settings)
-        migrate(url)
+        try:
+            _prepare_schema(settings, url)
+        except StartupError as error:
+            print(f"serve: {error}", file=sys.stderr)
+            return 1
         from adapters.postgres.engine import database_target
 
         storage = database_target(url).render()  # the password stays out of the log
@@ -81,6 +120,7 @@ def serve(settings: Settings) -> None:
         # Ctrl-C reaches every process of the terminal's group, often more than once: let the
         # embedded PostgreSQL (stopped at exit) finish stopping instead of being interrupted.
         signal.signal(signal.SIGINT, signal.SIG_IGN)
+    return 0
 
 
 def _run_granian(settings: Settings) -> None:
@@ -119,12 +159,10 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     configure_logging(settings.log_level, settings.effective_log_format)
     if args.command == "serve":
-        serve(settings)
-    elif args.command == "migrate":
-        migrate(_database_url(settings))
-    else:
-        return check(settings)
-    return 0
+        return serve(settings)
+    if args.command == "migrate":
+        return _release(settings)
+    return check(settings)
 
 
 if __name__ == "__main__":

@@ -60,6 +60,8 @@ class Settings(msgspec.Struct, kw_only=True, frozen=True):
     max_tasks_per_user: int = 10_000
     max_sessions_per_user: int = 50
     metrics_token: str | None = None  # when set, /metrics wants `Authorization: Bearer <it>`
+    startup_timeout: float = 30.0  # seconds start-up retries an unreachable database
+    shutdown_timeout: float = 20.0  # seconds in-flight requests get to finish after SIGTERM
     todo_storage: Literal["postgres", "memory"] = "postgres"
     data_dir: str = str(PROJECT_ROOT / ".data")
 

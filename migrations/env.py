@@ -8,6 +8,7 @@ from alembic import context
 from sqlalchemy.engine import Connection
 
 from adapters.postgres.engine import create_engine, database_target
+from adapters.postgres.migration_lock import TAKE_MIGRATION_LOCK
 from adapters.postgres.tables import metadata
 from entrypoints.settings import load_settings
 
@@ -22,6 +23,8 @@ def _database_url() -> str:
 def _migrate(connection: Connection) -> None:
     context.configure(connection=connection, target_metadata=metadata, compare_type=True)
     with context.begin_transaction():
+        # Before the revision is read: a concurrent run waits here, then finds nothing to do.
+        connection.execute(TAKE_MIGRATION_LOCK)
         context.run_migrations()
 
 
