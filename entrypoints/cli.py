@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
+import math
 import os
 import signal
 import sys
@@ -145,6 +146,10 @@ def _run_granian(settings: Settings) -> None:
         websockets=False,
         http1_settings=HTTP1Settings(max_buffer_size=max_header_bytes),
         log_level=LogLevels.warning,  # requests are logged once, by our middleware
+        # On SIGTERM granian closes the listening socket, lets each worker finish the requests
+        # it has begun, runs the lifespan shutdown (the pool is closed) and exits 0; a worker
+        # still busy after this long is killed.
+        workers_kill_timeout=max(1, math.ceil(settings.shutdown_timeout)),
     ).serve()
 
 
