@@ -25,7 +25,7 @@ from domain.errors import (
     EmailTaken,
     FieldError,
     InvalidCredentials,
-    InvalidToken,
+    SessionEnded,
     TooManyAttempts,
     ValidationFailed,
 )
@@ -163,7 +163,7 @@ class RefreshSession:
     async def __call__(self, refresh_token: str) -> TokenPair:
         presented = self.refresh_tokens.read(refresh_token)
         if presented is None:  # not a token this service made: nothing to look up
-            raise InvalidToken()
+            raise SessionEnded()
         session_id, presented_hash = presented
         now = self.clock.now()
         new_token, new_hash = self.refresh_tokens.issue(session_id)
@@ -173,9 +173,9 @@ class RefreshSession:
                 "refresh token reused; session revoked",
                 extra={"session_id": str(outcome.session_id), "user_id": str(outcome.user_id)},
             )
-            raise InvalidToken()
+            raise SessionEnded()
         if outcome is None:
-            raise InvalidToken()
+            raise SessionEnded()
         return token_pair(self.tokens, outcome.user, outcome.session, new_token, now)
 
 
@@ -186,7 +186,7 @@ class LogOut:
 
     async def __call__(self) -> None:
         if not await self.sessions.revoke(await self.identity.current()):
-            raise InvalidToken()
+            raise SessionEnded()
 
 
 @dataclass(frozen=True, slots=True)
@@ -196,7 +196,7 @@ class LogOutEverywhere:
 
     async def __call__(self) -> None:
         if not await self.sessions.revoke_all(await self.identity.current()):
-            raise InvalidToken()
+            raise SessionEnded()
 
 
 @dataclass(frozen=True, slots=True)
@@ -207,5 +207,5 @@ class GetCurrentUser:
     async def __call__(self) -> User:
         user = await self.users.current(await self.identity.current())
         if user is None:
-            raise InvalidToken()
+            raise SessionEnded()
         return user

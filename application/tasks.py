@@ -18,7 +18,7 @@ from application.ports import (
     IdGenerator,
     TaskRepository,
 )
-from domain.errors import InvalidToken, TaskNotFound, VersionMismatch
+from domain.errors import SessionEnded, TaskNotFound, VersionMismatch
 from domain.tasks import (
     KEEP,
     Position,
@@ -52,7 +52,7 @@ class CreateTask:
             self.clock.now(),
         )
         if not await self.tasks.add(caller, task, max_tasks=self.policy.max_tasks):
-            raise InvalidToken()
+            raise SessionEnded()
         return task
 
 
@@ -83,7 +83,7 @@ class ListTasks:
         after = self.cursors.read(caller.user_id, query, listing.cursor) if listing.cursor else None
         found = await self.tasks.page(caller, query, after, listing.limit + 1)
         if found is None:
-            raise InvalidToken()
+            raise SessionEnded()
         tasks, total = found
         next_cursor = None
         if len(tasks) > listing.limit:
@@ -96,7 +96,7 @@ class ListTasks:
 
 
 _ABSENCE_ERRORS: dict[Absence, type[Exception]] = {
-    Absence.SESSION_ENDED: InvalidToken,
+    Absence.SESSION_ENDED: SessionEnded,
     Absence.NO_TASK: TaskNotFound,
     Absence.STALE_VERSION: VersionMismatch,
 }
@@ -177,5 +177,5 @@ class ClearCompletedTasks:
         caller = await self.identity.current()
         deleted = await self.tasks.delete_completed(caller)
         if deleted is None:
-            raise InvalidToken()
+            raise SessionEnded()
         return deleted

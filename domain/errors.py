@@ -42,11 +42,25 @@ class InvalidCredentials(DomainError):
 
 
 class InvalidToken(DomainError):
-    """Missing, malformed, expired or revoked credentials."""
+    """Something presented as a token that is not one of ours (forged, malformed, wrong claims).
 
-    def __init__(self, *, token_sent: bool = True) -> None:
-        super().__init__("invalid token" if token_sent else "no token")
-        self.token_sent = token_sent
+    Its subclasses tell a client what to do next: refresh, log in again, or send credentials."""
+
+    token_sent = True
+
+
+class TokenExpired(InvalidToken):
+    """An otherwise valid access token past its ``exp``: refresh, then retry."""
+
+
+class SessionEnded(InvalidToken):
+    """The session behind a token is gone (logged out, revoked, reused, expired, user deleted)."""
+
+
+class AuthenticationRequired(InvalidToken):
+    """No credentials at all."""
+
+    token_sent = False
 
 
 class NotYourAccount(DomainError):

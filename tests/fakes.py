@@ -14,7 +14,7 @@ from adapters.memory.repositories import (
 from adapters.memory.store import MemoryStore
 from adapters.memory.unit_of_work import MemoryUnitOfWork
 from application.ports import AccessClaims
-from domain.errors import InvalidToken
+from domain.errors import AuthenticationRequired, InvalidToken
 
 __all__ = [
     "FakeClock",
@@ -92,7 +92,7 @@ class FakeIdentity:
 
     async def current(self) -> AccessClaims:
         if self.claims is None:
-            raise InvalidToken(token_sent=False)
+            raise AuthenticationRequired()
         return self.claims
 
 

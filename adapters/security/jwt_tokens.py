@@ -12,7 +12,7 @@ from joserfc.errors import JoseError
 from joserfc.jwk import OctKey
 
 from application.ports import AccessClaims
-from domain.errors import InvalidToken
+from domain.errors import InvalidToken, TokenExpired
 
 ALGORITHM = "HS256"
 TOKEN_TYPE = "at+jwt"  # noqa: S105 - a JWT "typ", not a secret
@@ -31,6 +31,15 @@ class JwtAccessTokens:
         self._audience = audience
         self._lifetime = lifetime_seconds
         self._verified: dict[str, tuple[AccessClaims, int]] = {}
+        self._claims = jwt.JWTClaimsRegistry(
+            leeway=LEEWAY_SECONDS,
+            iss={"essential": True, "value": issuer},
+            aud={"essential": True, "value": audience},
+            sub={"essential": True},
+            sid={"essential": True},
+            jti={"essential": True},
+            iat={"essential": True},
+        )
 
     @property
     def access_lifetime_seconds(self) -> int:
@@ -69,19 +78,16 @@ class JwtAccessTokens:
             header, claims = decoded.header, decoded.claims
             if header.get("typ") != TOKEN_TYPE or _FORBIDDEN_HEADERS & header.keys():
                 raise InvalidToken()
-            jwt.JWTClaimsRegistry(
-                leeway=LEEWAY_SECONDS,
-                iss={"essential": True, "value": self._issuer},
-                aud={"essential": True, "value": self._audience},
-                sub={"essential": True},
-                sid={"essential": True},
-                jti={"essential": True},
-                iat={"essential": True},
-                exp={"essential": True},
-            ).validate(claims)
-            if not isinstance(claims["exp"], int) or not isinstance(claims["iat"], int):
+            expires, issued = claims.get("exp"), claims.get("iat")
+            if not isinstance(expires, int) or not isinstance(issued, int):
                 raise InvalidToken()
+            # Every other claim first: only an otherwise valid token is "expired".
+            self._claims.validate({name: v for name, v in claims.items() if name != "exp"})
             caller = AccessClaims(user_id=UUID(claims["sub"]), session_id=UUID(claims["sid"]))
-            return caller, claims["exp"]
+            if expires <= time.time() - LEEWAY_SECONDS:
+                raise TokenExpired()
+            return caller, expires
+        except InvalidToken:
+            raise
         except (JoseError, ValueError, TypeError, KeyError, AttributeError) as error:
             raise InvalidToken() from error

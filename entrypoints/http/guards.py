@@ -14,7 +14,13 @@ from litestar.types import ASGIApp, Receive, Scope, Send
 
 from adapters.rate_limits import ApiRequestLimiter, AuthRequestLimiter
 from application.ports import IdentityProvider
-from domain.errors import InvalidToken, NotFound, NotYourAccount, TooManyAttempts
+from domain.errors import (
+    AuthenticationRequired,
+    InvalidToken,
+    NotFound,
+    NotYourAccount,
+    TooManyAttempts,
+)
 from entrypoints.http.body import check_media_type
 from entrypoints.http.client_ip import client_key
 from entrypoints.http.problems import malformed_body
@@ -106,4 +112,4 @@ async def metrics_token(connection: Connection) -> None:
     presented = token.strip().encode("latin-1")
     expected = settings.metrics_token.encode("utf-8", "surrogatepass")
     if not (scheme.lower() == "bearer" and hmac.compare_digest(presented, expected)):
-        raise InvalidToken(token_sent=authorization is not None)
+        raise AuthenticationRequired() if authorization is None else InvalidToken()

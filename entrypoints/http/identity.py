@@ -8,7 +8,7 @@ without a look-up of its own.
 from __future__ import annotations
 
 from application.ports import AccessClaims, TokenVerifier
-from domain.errors import InvalidToken
+from domain.errors import AuthenticationRequired, InvalidToken
 
 
 class BearerIdentity:
@@ -25,7 +25,9 @@ class BearerIdentity:
         return self._claims
 
     def _authenticate(self) -> AccessClaims:
-        scheme, _, token = (self._authorization or "").strip().partition(" ")
+        if not self._authorization:
+            raise AuthenticationRequired()
+        scheme, _, token = self._authorization.strip().partition(" ")
         if scheme.lower() != "bearer" or not token.strip():
-            raise InvalidToken(token_sent=bool(self._authorization))
+            raise InvalidToken()
         return self._verifier.verify_access(token.strip())

@@ -18,6 +18,7 @@ from litestar.openapi.datastructures import ResponseSpec
 from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR
 
 from domain.errors import (
+    AuthenticationRequired,
     EmailTaken,
     FieldError,
     InvalidCredentials,
@@ -25,6 +26,8 @@ from domain.errors import (
     NotFound,
     NotYourAccount,
     QuotaExceeded,
+    SessionEnded,
+    TokenExpired,
     TooManyAttempts,
     Unavailable,
     ValidationFailed,
@@ -81,10 +84,6 @@ def validation_problem(errors: list[FieldError]) -> HttpProblem:
     return HttpProblem(422, "validation", "Request validation failed", detail, errors)
 
 
-def _bearer_challenge(error: InvalidToken) -> dict[str, str]:
-    return {"WWW-Authenticate": 'Bearer error="invalid_token"' if error.token_sent else "Bearer"}
-
-
 @dataclass(frozen=True, slots=True)
 class _Fixed:
     """The problem an error that carries no data always is."""
@@ -99,6 +98,11 @@ class _Fixed:
         return HttpProblem(self.status, self.slug, self.title, self.detail, [], dict(self.headers))
 
 
+def _unauthorized(slug: str, title: str, detail: str, challenge: str) -> _Fixed:
+    return _Fixed(401, slug, title, detail, (("WWW-Authenticate", challenge),))
+
+
+_BAD_TOKEN = 'Bearer error="invalid_token"'  # noqa: S105 - a challenge, not a secret
 _NOT_FOUND = _Fixed(404, "not-found", "Resource not found", "The resource does not exist.")
 # Errors that carry no data, by class (a subclass finds its base's entry).
 _FIXED: dict[type[Exception], _Fixed] = {
@@ -117,12 +121,27 @@ _FIXED: dict[type[Exception], _Fixed] = {
         "You have as many tasks as an account may hold; delete some first.",
     ),
     EmailTaken: _Fixed(409, "email-taken", "Email already registered", "That email is taken."),
-    InvalidCredentials: _Fixed(
-        401,
-        "invalid-credentials",
-        "Invalid credentials",
-        "The email or password is wrong.",
-        (("WWW-Authenticate", "Bearer"),),
+    # 401s: the type tells a client what to do next (refresh, log in again, send credentials).
+    InvalidCredentials: _unauthorized(
+        "invalid-credentials", "Invalid credentials", "The email or password is wrong.", "Bearer"
+    ),
+    TokenExpired: _unauthorized(
+        "token-expired",
+        "Token expired",
+        "The access token has expired; refresh it and retry.",
+        _BAD_TOKEN + ', error_description="expired"',
+    ),
+    SessionEnded: _unauthorized(
+        "session-ended", "Session ended", "The session has ended; log in again.", _BAD_TOKEN
+    ),
+    AuthenticationRequired: _unauthorized(
+        "authentication-required",
+        "Authentication required",
+        "A valid access token is required.",
+        "Bearer",
+    ),
+    InvalidToken: _unauthorized(
+        "invalid-token", "Invalid token", "The token is invalid.", _BAD_TOKEN
     ),
     NotYourAccount: _Fixed(403, "forbidden", "Forbidden", "That account is not yours."),
 }
@@ -145,13 +164,6 @@ def to_problem(exc: Exception) -> HttpProblem:
             return exc
         case ValidationFailed():
             return validation_problem(exc.errors)
-        case InvalidToken():
-            detail = (
-                "The token is invalid." if exc.token_sent else "A valid access token is required."
-            )
-            return HttpProblem(
-                401, "unauthorized", "Unauthorized", detail, headers=_bearer_challenge(exc)
-            )
         case TooManyAttempts() | Unavailable():
             status, slug, title = (
                 (429, "rate-limited", "Too many requests")

@@ -76,14 +76,21 @@ def assert_422(response: httpx.Response, field: str) -> dict[str, Any]:
     return body
 
 
-def assert_unauthorized(response: httpx.Response, *, token_sent: bool = True) -> dict[str, Any]:
+TOKEN_PROBLEMS = ("invalid-token", "token-expired", "session-ended")
+
+
+def assert_unauthorized(response: httpx.Response, kind: str | None = None) -> dict[str, Any]:
+    """A 401 of problem type ``kind`` (any of the bad-token types when not given)."""
     body = assert_problem(response, 401)
+    slug = body["type"].removeprefix("https://todo.dev/problems/")
+    assert slug == kind if kind else slug in TOKEN_PROBLEMS, body
     challenge = response.headers.get("www-authenticate", "")
     assert challenge.split(" ")[0] == "Bearer", challenge
-    if token_sent:
+    if slug in TOKEN_PROBLEMS:
         assert 'error="invalid_token"' in challenge, challenge
     else:
         assert "invalid_token" not in challenge, challenge
+    assert ('error_description="expired"' in challenge) == (slug == "token-expired"), challenge
     return body
 
 
@@ -353,9 +360,9 @@ async def test_unicode_passwords_work_and_are_never_truncated(
     assert len(password) == 100
     await register(client, email, password=password)
     await logged_in(client, email, password)
-    assert_unauthorized(await login(client, email, password[:99]), token_sent=False)
-    assert_unauthorized(await login(client, email, password[:72]), token_sent=False)
-    assert_unauthorized(await login(client, email, password + "x"), token_sent=False)
+    assert_unauthorized(await login(client, email, password[:99]), "invalid-credentials")
+    assert_unauthorized(await login(client, email, password[:72]), "invalid-credentials")
+    assert_unauthorized(await login(client, email, password + "x"), "invalid-credentials")
 
 
 async def test_passwords_are_nfc_normalised_but_not_trimmed(client: httpx.AsyncClient) -> None:
@@ -367,7 +374,9 @@ async def test_passwords_are_nfc_normalised_but_not_trimmed(client: httpx.AsyncC
     spaced_email = unique_email()
     await register(client, spaced_email, password="  spaced out secret  ")
     await logged_in(client, spaced_email, "  spaced out secret  ")
-    assert_unauthorized(await login(client, spaced_email, "spaced out secret"), token_sent=False)
+    assert_unauthorized(
+        await login(client, spaced_email, "spaced out secret"), "invalid-credentials"
+    )
 
 
 @pytest.mark.parametrize(
@@ -448,8 +457,8 @@ async def test_unknown_email_and_wrong_password_are_the_same_401(
     await register(client, email)
     wrong_password = await login(client, email, "not the right password")
     unknown_email = await login(client, unique_email(), "not the right password")
-    assert_unauthorized(wrong_password, token_sent=False)
-    assert_unauthorized(unknown_email, token_sent=False)
+    assert_unauthorized(wrong_password, "invalid-credentials")
+    assert_unauthorized(unknown_email, "invalid-credentials")
 
     def comparable_body(response: httpx.Response) -> dict[str, Any]:
         body: dict[str, Any] = response.json()
@@ -494,7 +503,7 @@ async def test_missing_authorization_is_401_with_a_bare_bearer_challenge(
 ) -> None:
     for path, method in ((ME, "GET"), (LOGOUT, "POST"), (LOGOUT_ALL, "POST")):
         response = await client.request(method, path)
-        assert_unauthorized(response, token_sent=False)
+        assert_unauthorized(response, "authentication-required")
 
 
 async def test_bad_bearer_tokens_are_401_invalid_token(client: httpx.AsyncClient) -> None:
@@ -861,7 +870,7 @@ async def test_login_is_rate_limited_per_ip(app_with: AppFactory) -> None:
     async with app_with(auth_rate_limit="3/minute") as client:
         for _ in range(3):
             response = await login(client, unique_email(), "whatever password")
-            assert_unauthorized(response, token_sent=False)
+            assert_unauthorized(response, "invalid-credentials")
         response = await login(client, unique_email(), "whatever password")
         assert_429(response, at_most=60)
 
@@ -873,13 +882,13 @@ async def test_forwarded_for_is_honoured_only_from_trusted_proxies(app_with: App
         for _ in range(3):
             assert_unauthorized(
                 await login(client, unique_email(), "wrong password", headers=first),
-                token_sent=False,
+                "invalid-credentials",
             )
         assert_429(await login(client, unique_email(), "wrong password", headers=first), at_most=60)
         for _ in range(3):
             assert_unauthorized(
                 await login(client, unique_email(), "wrong password", headers=second),
-                token_sent=False,
+                "invalid-credentials",
             )
         assert_429(
             await login(client, unique_email(), "wrong password", headers=second), at_most=60
@@ -890,7 +899,7 @@ async def test_forwarded_for_is_honoured_only_from_trusted_proxies(app_with: App
             spoofed = {"x-forwarded-for": f"198.51.100.{10 + index}"}
             assert_unauthorized(
                 await login(client, unique_email(), "wrong password", headers=spoofed),
-                token_sent=False,
+                "invalid-credentials",
             )
         spoofed = {"x-forwarded-for": "198.51.100.99"}
         assert_429(
@@ -907,7 +916,9 @@ async def test_login_failures_block_the_email_even_for_the_right_password(
         await register(client, email)
         await register(client, bystander)
         for _ in range(5):
-            assert_unauthorized(await login(client, email, "wrong password!"), token_sent=False)
+            assert_unauthorized(
+                await login(client, email, "wrong password!"), "invalid-credentials"
+            )
         retry_after = assert_429(await login(client, email), at_most=15 * 60)
         assert retry_after > 60
         assert_429(await login(client, email.upper()), at_most=15 * 60)
@@ -920,7 +931,9 @@ async def test_login_failures_for_unknown_emails_are_limited_too(app_with: AppFa
     async with app_with(login_failure_limit="5/15 minutes") as client:
         email = unique_email()
         for _ in range(5):
-            assert_unauthorized(await login(client, email, "wrong password!"), token_sent=False)
+            assert_unauthorized(
+                await login(client, email, "wrong password!"), "invalid-credentials"
+            )
         assert_429(await login(client, email, "wrong password!"), at_most=15 * 60)
 
 
@@ -929,10 +942,14 @@ async def test_a_successful_login_resets_the_failure_count(app_with: AppFactory)
         email = unique_email()
         await register(client, email)
         for _ in range(4):
-            assert_unauthorized(await login(client, email, "wrong password!"), token_sent=False)
+            assert_unauthorized(
+                await login(client, email, "wrong password!"), "invalid-credentials"
+            )
         await logged_in(client, email)
         for _ in range(4):
-            assert_unauthorized(await login(client, email, "wrong password!"), token_sent=False)
+            assert_unauthorized(
+                await login(client, email, "wrong password!"), "invalid-credentials"
+            )
         await logged_in(client, email)
 
 
@@ -950,7 +967,7 @@ async def test_secrets_are_never_logged(
     email = unique_email()
     pairs = [await register(client, email, password=password)]
     pairs.append(await logged_in(client, email, password))
-    assert_unauthorized(await login(client, email, wrong), token_sent=False)
+    assert_unauthorized(await login(client, email, wrong), "invalid-credentials")
     response = await refresh(client, pairs[0]["refresh_token"])
     assert response.status_code == 200
     pairs.append(response.json())
@@ -1065,4 +1082,4 @@ async def test_outdated_hashes_are_upgraded_at_the_next_login(
     assert stored.startswith("$argon2id$")
     assert "m=8192" not in stored
     await logged_in(client, email, password)
-    assert_unauthorized(await login(client, email, password + "!"), token_sent=False)
+    assert_unauthorized(await login(client, email, password + "!"), "invalid-credentials")
