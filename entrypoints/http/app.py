@@ -24,6 +24,7 @@ from entrypoints.http.guards import checked, own_account
 from entrypoints.http.metrics import HttpMetrics
 from entrypoints.http.middleware import EdgeMiddleware
 from entrypoints.http.problems import handle_exception
+from entrypoints.http.web import web_app_routes
 from entrypoints.readiness import ReadinessProbe
 from entrypoints.settings import Settings
 
@@ -84,6 +85,7 @@ def build_litestar(container: AsyncContainer, settings: Settings) -> Litestar:
                 middleware=[checked(own_account)],
                 include_in_schema=False,
             ),
+            *web_app_routes(),
         ],
         exception_handlers={Exception: handle_exception},
         request_max_body_size=MAX_BODY_BYTES,

@@ -44,6 +44,11 @@ DOCS_CSP = (
     b"font-src https://fonts.gstatic.com https://cdn.jsdelivr.net; img-src 'self' data: https:; "
     b"connect-src 'self'; frame-ancestors 'none'"
 )
+# The web app at `/` and its assets: its own files only, no inline script or style, no framing.
+APP_CSP = (
+    b"default-src 'self'; base-uri 'none'; form-action 'self'; object-src 'none'; "
+    b"frame-ancestors 'none'"
+)
 HSTS = (b"strict-transport-security", b"max-age=63072000; includeSubDomains")
 
 
@@ -61,6 +66,14 @@ def _header(scope: Scope, name: bytes) -> str | None:
         if key == name:
             return str(value.decode("latin-1"))
     return None
+
+
+def _csp(path: str) -> bytes:
+    if path.startswith("/docs"):
+        return DOCS_CSP
+    if path == "/" or path.startswith("/static/"):
+        return APP_CSP
+    return STRICT_CSP
 
 
 class EdgeMiddleware:
@@ -147,7 +160,7 @@ class EdgeMiddleware:
     def _headers(self, path: str, request_id: str, origin: str | None) -> list[tuple[bytes, bytes]]:
         headers = [
             *BASE_SECURITY_HEADERS,
-            (b"content-security-policy", DOCS_CSP if path.startswith("/docs") else STRICT_CSP),
+            (b"content-security-policy", _csp(path)),
             (b"x-request-id", request_id.encode()),
             (b"vary", b"Origin"),
         ]
