@@ -1,4 +1,5 @@
-"""`todo serve | migrate | check`: the launcher, the migrator and the pre-flight check."""
+"""`todo serve | migrate | check | prune`: the launcher, the migrator, the pre-flight check and
+the session pruner."""
 
 from __future__ import annotations
 
@@ -50,6 +51,34 @@ def _release(settings: Settings) -> int:
         print(f"migrate: {error}", file=sys.stderr)
         return 1
     migrate(url)
+    return 0
+
+
+def prune(settings: Settings, batch_size: int) -> int:
+    """`todo prune`: delete expired and revoked sessions, in batches (README, "Maintenance")."""
+    from datetime import UTC, datetime
+
+    from adapters.postgres.engine import create_engine, database_target
+    from adapters.postgres.maintenance import prune_sessions
+    from entrypoints.startup import StartupError, wait_for_database
+
+    url = _database_url(settings)
+
+    async def run() -> int:
+        await wait_for_database(url, settings.startup_timeout)
+        engine = create_engine(database_target(url), pool_size=1, max_overflow=0)
+        try:
+            return await prune_sessions(engine, now=datetime.now(UTC), batch_size=batch_size)
+        finally:
+            await engine.dispose()
+
+    try:
+        pruned = asyncio.run(run())
+    except StartupError as error:
+        print(f"prune: {error}", file=sys.stderr)
+        return 1
+    log.info("pruned sessions", extra={"sessions": pruned})
+    print(f"pruned {pruned} expired or revoked sessions")
     return 0
 
 
@@ -155,8 +184,18 @@ def _run_granian(settings: Settings) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="todo", description=__doc__)
-    parser.add_argument("command", choices=["serve", "migrate", "check"])
+    parser.add_argument("command", choices=["serve", "migrate", "check", "prune"])
+    parser.add_argument(
+        "--batch-size",
+        type=int,
+        default=1000,
+        help="prune: sessions deleted per transaction (1 to 100000; default 1000)",
+    )
     args = parser.parse_args(argv)
+    from adapters.postgres.maintenance import MAX_BATCH_SIZE
+
+    if not 1 <= args.batch_size <= MAX_BATCH_SIZE:
+        parser.error(f"--batch-size must be between 1 and {MAX_BATCH_SIZE}")
     try:
         settings = load_settings()
     except SettingsError as error:
@@ -167,6 +206,8 @@ def main(argv: list[str] | None = None) -> int:
         return serve(settings)
     if args.command == "migrate":
         return _release(settings)
+    if args.command == "prune":
+        return prune(settings, args.batch_size)
     return check(settings)
 
 
