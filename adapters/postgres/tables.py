@@ -45,6 +45,23 @@ sessions = sa.Table(
     sa.Index("sessions_by_user", "user_id"),
 )
 
+password_resets = sa.Table(
+    "password_resets",
+    metadata,
+    # SHA-256 of the token only (see adapters/security/reset_tokens.py).
+    sa.Column("token_hash", sa.LargeBinary, primary_key=True),
+    sa.Column(
+        "user_id",
+        pg.UUID(as_uuid=True),
+        sa.ForeignKey("users.id", ondelete="CASCADE"),
+        nullable=False,
+    ),
+    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("expires_at", sa.DateTime(timezone=True), nullable=False),
+    # A reset, a password change and the account's deletion end all tokens of one user.
+    sa.Index("password_resets_by_user", "user_id"),
+)
+
 tasks = sa.Table(
     "tasks",
     metadata,
