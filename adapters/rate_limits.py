@@ -23,6 +23,8 @@ from limits.aio.strategies import MovingWindowRateLimiter
 from limits.storage import storage_from_string
 from limits.util import WindowStats
 
+from adapters import metrics
+
 log = logging.getLogger(__name__)
 
 T = TypeVar("T")
@@ -220,6 +222,7 @@ class RateLimiter:
         await self._store.run(clear)
 
     async def _retry_after(self, strategy: Windows, hashed: str) -> int:
+        metrics.rate_limited.labels(self._namespace).inc()  # refusals only: off the common path
         stats = await strategy.get_window_stats(self._item, hashed)
         return max(1, math.ceil(stats.reset_time - time.time()))
 

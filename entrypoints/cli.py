@@ -8,8 +8,10 @@ import asyncio
 import logging
 import math
 import os
+import shutil
 import signal
 import sys
+import tempfile
 from pathlib import Path
 
 from entrypoints.logs import configure_logging
@@ -126,6 +128,16 @@ def check(settings: Settings) -> int:
 
 
 def serve(settings: Settings) -> int:
+    # First of all: the readiness code this process imports next imports prometheus_client.
+    metrics_dir = _shared_metrics_dir() if settings.web_concurrency > 1 else None
+    try:
+        return _serve(settings)
+    finally:
+        if metrics_dir is not None:
+            shutil.rmtree(metrics_dir, ignore_errors=True)
+
+
+def _serve(settings: Settings) -> int:
     from entrypoints.startup import StartupError
 
     signing_secret(settings)  # a development secret is made here, before any worker starts
@@ -151,6 +163,15 @@ def serve(settings: Settings) -> int:
         # embedded PostgreSQL (stopped at exit) finish stopping instead of being interrupted.
         signal.signal(signal.SIGINT, signal.SIG_IGN)
     return 0
+
+
+def _shared_metrics_dir() -> str:
+    """Several workers: prometheus_client's multiprocess mode, in a folder of this run's own
+    (values left from an earlier run would be summed in). The workers inherit the variable;
+    it must be set before any of them imports prometheus_client (so no import here)."""
+    folder = tempfile.mkdtemp(prefix="todo-metrics-")
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = folder
+    return folder
 
 
 def _run_granian(settings: Settings) -> None:

@@ -66,6 +66,7 @@ def build_litestar(container: AsyncContainer, settings: Settings) -> Litestar:
         if not settings.in_memory:
             engine = await container.get(AsyncEngine)
             metrics.watch_pool(lambda: _pool_reading(engine))
+            metrics.start_sampling()
         for service in (TokenVerifier, PasswordHasher, ReadinessProbe):  # now, not on a request
             await container.get(service)
         # Everything built so far lives as long as the process: keep it out of the collector's
@@ -73,6 +74,7 @@ def build_litestar(container: AsyncContainer, settings: Settings) -> Litestar:
         gc.freeze()
 
     async def on_shutdown(_: Litestar) -> None:
+        await metrics.stop()
         await container.close()
 
     app = Litestar(

@@ -17,6 +17,7 @@ from litestar.exceptions import (
 from litestar.openapi.datastructures import ResponseSpec
 from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR
 
+from adapters import metrics as events
 from domain.errors import (
     AuthenticationRequired,
     EmailTaken,
@@ -225,10 +226,19 @@ def problem_response(request: Request[Any, Any, Any], problem: HttpProblem) -> R
 CLIENT_CLOSED_REQUEST = 499  # nginx's name for it: nobody is left to read the answer
 
 
+def count_event(exc: Exception) -> None:
+    """The security counters for events that surface as errors (``adapters/metrics.py``)."""
+    if isinstance(exc, InvalidCredentials):
+        events.login_failures.inc()
+    elif isinstance(exc, QuotaExceeded):
+        events.quota_refusals.labels("tasks").inc()
+
+
 def handle_exception(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
     if request.scope.get("state", {}).get(CLIENT_GONE):
         log.info("client disconnected before the response")
         return Response(b"", status_code=CLIENT_CLOSED_REQUEST)
+    count_event(exc)
     problem = to_problem(exc)
     if problem.status == 503:
         log.warning("unavailable: %s", type(exc.__cause__ or exc).__name__)
