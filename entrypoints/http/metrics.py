@@ -92,7 +92,7 @@ class HttpMetrics:
         self.sample_pool()
         if self.multiprocess:
             merged = CollectorRegistry()
-            prometheus_multiprocess.MultiProcessCollector(merged)
+            prometheus_multiprocess.MultiProcessCollector(merged)  # type: ignore[no-untyped-call]
             return generate_latest(merged)
         return generate_latest(self.registry) + generate_latest(events.REGISTRY)
 
@@ -115,4 +115,4 @@ class HttpMetrics:
                 await self._sampler
             self._sampler = None
         if self.multiprocess:
-            prometheus_multiprocess.mark_process_dead(os.getpid())
+            prometheus_multiprocess.mark_process_dead(os.getpid())  # type: ignore[no-untyped-call]

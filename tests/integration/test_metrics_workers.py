@@ -26,7 +26,7 @@ def _samples(text: str) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
 @pytest.mark.slow
 def test_two_workers_give_one_view(clean_database: str) -> None:
     port = free_port()
-    server = subprocess.Popen(  # noqa: S603 - our own CLI
+    server = subprocess.Popen(
         [sys.executable, "-m", "entrypoints.cli", "serve"],
         env={
             **os.environ,
