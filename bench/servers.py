@@ -9,7 +9,7 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -173,16 +173,23 @@ def _command(name: str, port: int) -> list[str]:
 
 
 @contextlib.contextmanager
-def running_server(name: str, database_url: str, log_dir: Path) -> Iterator[Server]:
-    """The project (`todo serve`) or the floor on a free port, stopped with SIGINT on the way
-    out."""
-    port = free_port()
+def running_server(
+    name: str,
+    database_url: str,
+    log_dir: Path,
+    *,
+    port: int | None = None,
+    environment: Mapping[str, str] | None = None,
+) -> Iterator[Server]:
+    """The project (`todo serve`) or the floor on ``port`` (else a free one), stopped with SIGINT
+    on the way out; ``environment`` adds or overrides settings."""
+    port = port or free_port()
     log_path = log_dir / f"{name}.log"
     with log_path.open("wb") as log:
         process = subprocess.Popen(  # noqa: S603 - our own interpreter and module
             _command(name, port),
             cwd=PROJECT_ROOT,
-            env=_environment(database_url, port),
+            env={**_environment(database_url, port), **(environment or {})},
             stdin=subprocess.DEVNULL,
             stdout=log,
             stderr=subprocess.STDOUT,

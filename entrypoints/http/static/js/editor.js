@@ -80,7 +80,7 @@ export function openEditor(task, saved) {
     clearProblem(form);
     const data = new FormData(form);
     const text = (name) => (String(data.get(name)).trim() ? data.get(name) : null);
-    const body = {
+    const edited = {
       title: data.get("title"),
       description: text("description"),
       due_date: text("due_date"),
@@ -90,6 +90,17 @@ export function openEditor(task, saved) {
       starred: data.get("starred") === "on",
       completed: data.get("completed") === "on",
     };
+    // Only what the person changed is sent: a PATCH, not a copy of the whole form.
+    const body = Object.fromEntries(
+      Object.entries(edited).filter(
+        ([name, value]) => JSON.stringify(value) !== JSON.stringify(current[name] ?? null),
+      ),
+    );
+    if (!Object.keys(body).length) {
+      form.removeAttribute("aria-busy");
+      dialog.close();
+      return;
+    }
     try {
       const updated = await api.call("PATCH", `/tasks/${current.id}`, {
         body,

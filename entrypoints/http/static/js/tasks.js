@@ -35,8 +35,12 @@ const STATUSES = [
 const PAGE_SIZE = 50;
 const TYPING_PAUSE_MS = 250;
 
-// Kept across visits to the account page.
-const filters = { status: "all", priority: "", tag: "", category: "", q: "", sort: "-created_at" };
+// Kept across visits to the account page; the next person to log in starts afresh.
+const DEFAULT_FILTERS = { status: "all", priority: "", tag: "", category: "", q: "", sort: "-created_at" };
+const filters = { ...DEFAULT_FILTERS };
+api.onSessionChange((user) => {
+  if (!user) Object.assign(filters, DEFAULT_FILTERS);
+});
 
 export function tasksView() {
   const list = h("ul.tasks", { "aria-label": "Tasks" });
@@ -319,7 +323,7 @@ function newTaskForm(reload) {
         "div.field.checkbox",
         {},
         h("input", { name: "starred", type: "checkbox", id: "new-starred" }),
-        h("label", { htmlFor: "new-starred" }, "Star it"),
+        h("label", { htmlFor: "new-starred" }, "Starred"),
       ),
     ),
   );
