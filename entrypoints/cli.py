@@ -137,9 +137,19 @@ def serve(settings: Settings) -> int:
             shutil.rmtree(metrics_dir, ignore_errors=True)
 
 
+def _app_url(settings: Settings) -> str:
+    """Where a browser on this machine finds the web app (a wildcard address is not one)."""
+    host = {"0.0.0.0": "127.0.0.1", "::": "[::1]"}.get(settings.host, settings.host)  # noqa: S104
+    if ":" in host and not host.startswith("["):
+        host = f"[{host}]"
+    return f"http://{host}:{settings.port}/"
+
+
 def _serve(settings: Settings) -> int:
     from entrypoints.startup import StartupError
 
+    # The first line a person sees: the app (it answers once start-up below is done).
+    print(f"Todo web app: {_app_url(settings)}", flush=True)
     signing_secret(settings)  # a development secret is made here, before any worker starts
     storage = "memory"
     if not settings.in_memory:
