@@ -22,10 +22,12 @@ from application.ports import (
     UserRepository,
 )
 from domain.errors import (
+    AuthenticationRequired,
     EmailTaken,
     FieldError,
     InvalidCredentials,
     SessionEnded,
+    TokenExpired,
     TooManyAttempts,
     ValidationFailed,
 )
@@ -169,23 +171,54 @@ class RefreshSession:
         new_token, new_hash = self.refresh_tokens.issue(session_id)
         outcome = await self.sessions.rotate(session_id, presented_hash, new_hash, now)
         if isinstance(outcome, Reused):
-            security_log.warning(
-                "refresh token reused; session revoked",
-                extra={"session_id": str(outcome.session_id), "user_id": str(outcome.user_id)},
-            )
+            log_reuse(outcome)
             raise SessionEnded()
         if outcome is None:
             raise SessionEnded()
         return token_pair(self.tokens, outcome.user, outcome.session, new_token, now)
 
 
+def log_reuse(reused: Reused) -> None:
+    security_log.warning(
+        "refresh token reused; session revoked",
+        extra={"session_id": str(reused.session_id), "user_id": str(reused.user_id)},
+    )
+
+
 @dataclass(frozen=True, slots=True)
 class LogOut:
+    """Ends the caller's session. Without a usable access token (none, or an expired one) a
+    refresh token alone ends its session instead, so a client can always log out; an access
+    token that verifies wins, and a refresh token of another session is then ignored."""
+
     identity: IdentityProvider
     sessions: SessionRepository
+    refresh_tokens: RefreshTokens
+    clock: Clock
 
-    async def __call__(self) -> None:
-        if not await self.sessions.revoke(await self.identity.current()):
+    async def __call__(self, refresh_token: str | None = None) -> None:
+        try:
+            caller = await self.identity.current()
+        except (AuthenticationRequired, TokenExpired):
+            if refresh_token is None:
+                raise
+            await self._end_by_refresh_token(refresh_token)
+            return
+        if not await self.sessions.revoke(caller):
+            raise SessionEnded()
+
+    async def _end_by_refresh_token(self, refresh_token: str) -> None:
+        presented = self.refresh_tokens.read(refresh_token)
+        if presented is None:  # not a token this service made: nothing to look up
+            raise SessionEnded()
+        session_id, presented_hash = presented
+        outcome = await self.sessions.revoke_by_refresh(
+            session_id, presented_hash, self.clock.now()
+        )
+        if isinstance(outcome, Reused):
+            log_reuse(outcome)
+            raise SessionEnded()
+        if not outcome:
             raise SessionEnded()
 
 

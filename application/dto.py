@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from uuid import UUID
 
-from domain.tasks import Task, TaskChanges, TaskQuery
+from domain.tasks import KEEP, Keep, Task, TaskChanges, TaskQuery
 from domain.users import User
 
 
@@ -20,6 +20,16 @@ class Registration:
 class Credentials:
     email: str
     password: str
+
+
+@dataclass(frozen=True, slots=True)
+class ProfileUpdate:
+    """``KEEP`` leaves a field as it is; a ``None`` name clears it. Changing the email needs
+    the current password."""
+
+    name: str | Keep | None = KEEP
+    email: str | Keep = KEEP
+    current_password: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import enum
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Protocol
 from uuid import UUID
 
-from domain.tasks import Position, Task, TaskChanges, TaskQuery
+from domain.tasks import KEEP, Keep, Position, Task, TaskChanges, TaskQuery
 from domain.users import Session, User
 
 
@@ -51,6 +51,48 @@ class UserRepository(Protocol):
 
     async def set_password_hash(self, user_id: UUID, password_hash: str) -> None: ...
 
+    async def update_profile(self, caller: AccessClaims, changes: ProfileChanges) -> User | None:
+        """Write the caller's name and email as ``changes`` says; a new email also ends the
+        account's pending password resets. ``None`` (nothing written) when the caller's session
+        has ended; raises ``EmailTaken`` when another account has the email (any case)."""
+
+    async def change_password(self, caller: AccessClaims, password_hash: str) -> bool:
+        """Set the caller's password hash and, at once, end every other session of the user
+        and forget the account's pending password resets; ``False`` (nothing written) when the
+        caller's session has ended."""
+
+    async def delete(self, caller: AccessClaims) -> bool:
+        """Delete the caller's account with its tasks, sessions and password resets at once;
+        ``False`` (nothing deleted) when the caller's session has ended."""
+
+
+@dataclass(frozen=True, slots=True)
+class ProfileChanges:
+    """What an account update writes; ``KEEP`` leaves a field as it is, a ``None`` name clears
+    it."""
+
+    name: str | Keep | None = KEEP
+    email: str | Keep = KEEP
+
+
+class PasswordResetRepository(Protocol):
+    """Pending password resets: the hash of each token, its account and its expiry."""
+
+    async def issue(
+        self, email: str, token_hash: bytes, now: datetime, expires_at: datetime
+    ) -> User | None:
+        """Store a reset token for the account registered with ``email`` (any case), and
+        forget that account's expired ones: one statement, whether or not the account exists.
+        The account, or ``None`` when no account has the email (nothing stored)."""
+
+    async def holder(self, token_hash: bytes, now: datetime) -> User | None:
+        """The account a live (unused, unexpired) token resets."""
+
+    async def redeem(self, token_hash: bytes, password_hash: str, now: datetime) -> bool:
+        """Use a live token up, atomically: the account gets ``password_hash``, every session
+        of it ends and every other reset of it is forgotten. ``False`` (nothing written) when
+        the token is not live, so of concurrent redemptions of one token one succeeds."""
+
 
 @dataclass(frozen=True, slots=True)
 class Rotated:
@@ -86,6 +128,14 @@ class SessionRepository(Protocol):
 
     async def revoke_all(self, caller: AccessClaims) -> bool:
         """End every session of the caller's user; ``False`` if the caller's had ended."""
+
+    async def revoke_by_refresh(
+        self, session_id: UUID, refresh_hash: bytes, now: datetime
+    ) -> bool | Reused:
+        """End the session whose current refresh token has ``refresh_hash`` (a logout without
+        a usable access token). A token of the session that is not its current one was rotated
+        already: the session is revoked (``Reused``), as on refresh. ``False`` when the session
+        is gone, ended or expired."""
 
 
 class Absence(enum.Enum):
@@ -146,6 +196,25 @@ class RefreshTokens(Protocol):
         """The session a genuine token names and its hash; ``None`` for anything else."""
 
 
+class ResetTokens(Protocol):
+    """Mints password reset tokens (≥ 256 random bits) and hashes presented ones; only the
+    hash is stored."""
+
+    def issue(self) -> tuple[str, bytes]:
+        """A new token, and the hash to store."""
+
+    def hash_of(self, token: str) -> bytes | None:
+        """The stored form of a token of the issued shape; ``None`` for anything else."""
+
+
+class AccountMail(Protocol):
+    """Mail to account holders. Sending happens in the background: a call returns at once,
+    so a slow or failing mail server never holds up the request (or tells whether an address
+    has an account)."""
+
+    def send_password_reset(self, user: User, token: str, valid_for: timedelta) -> None: ...
+
+
 class PasswordHasher(Protocol):
     async def hash(self, password: str) -> str: ...
 
@@ -182,6 +251,10 @@ class AttemptLimiter(Protocol):
         over the limit is not counted)."""
 
     async def reset(self, key: str) -> None: ...
+
+
+class ResetRequestLimiter(AttemptLimiter, Protocol):
+    """Password reset requests per email (3/hour): a limit of its own, beside login's."""
 
 
 class IdentityProvider(Protocol):

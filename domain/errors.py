@@ -41,6 +41,10 @@ class InvalidCredentials(DomainError):
     pass
 
 
+class InvalidResetToken(DomainError):
+    """A password reset token that is unknown, used already or expired."""
+
+
 class InvalidToken(DomainError):
     """Something presented as a token that is not one of ours (forged, malformed, wrong claims).
 

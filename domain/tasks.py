@@ -14,6 +14,7 @@ from domain.text import check_text
 TITLE_MAX_LENGTH = 255
 DESCRIPTION_MAX_LENGTH = 10_000
 TAG_MAX_LENGTH = 50
+CATEGORY_MAX_LENGTH = 50
 MAX_TAGS = 20
 MAX_TAGS_SENT = 100  # entries as sent, before de-duplication: bounds the work per request
 DESCRIPTION_CONTROLS = frozenset("\t\n\r")
@@ -64,6 +65,7 @@ class Task:
     created_at: datetime
     updated_at: datetime
     version: int
+    category: str | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -77,6 +79,7 @@ class TaskChanges:
     starred: bool | Keep = KEEP
     completed: bool | Keep = KEEP
     tags: tuple[str, ...] | Keep = KEEP
+    category: str | Keep | None = KEEP
 
     def set_fields(self) -> dict[str, Any]:
         return {
@@ -85,9 +88,11 @@ class TaskChanges:
 
 
 def clean_changes(changes: TaskChanges, *, creating: bool = False) -> TaskChanges:
-    """Normalise every text field and check every rule, reporting all problems at once."""
+    """Normalise every text field and check every rule, reporting all problems at once. A
+    nullable text field that is empty after trimming is stored as ``None``."""
     errors: list[FieldError] = []
     title, description, tags = changes.title, changes.description, changes.tags
+    category = changes.category
     if creating and title is KEEP:
         errors.append(FieldError("title", "is required"))
     if isinstance(title, str):
@@ -102,12 +107,19 @@ def clean_changes(changes: TaskChanges, *, creating: bool = False) -> TaskChange
             allowed_controls=DESCRIPTION_CONTROLS,
         )
         errors += [error] if error else []
+        description = description or None
+    if isinstance(category, str):
+        category, error = check_text(
+            "category", category, min_length=0, max_length=CATEGORY_MAX_LENGTH
+        )
+        errors += [error] if error else []
+        category = category or None
     if isinstance(tags, tuple):
         tags, tag_errors = clean_tags(tags)
         errors += tag_errors
     if errors:
         raise ValidationFailed(errors)
-    return replace(changes, title=title, description=description, tags=tags)
+    return replace(changes, title=title, description=description, tags=tags, category=category)
 
 
 def clean_tags(raw: tuple[str, ...]) -> tuple[tuple[str, ...], list[FieldError]]:
@@ -145,6 +157,7 @@ def new_task(task_id: UUID, owner_id: UUID, changes: TaskChanges, now: datetime)
         created_at=now,
         updated_at=now,
         version=0,
+        category=None,
     )
     return apply_changes(blank, changes, now)
 
@@ -179,6 +192,7 @@ class TaskFilter:
     due_before: date | None = None
     due_after: date | None = None
     text: str | None = None
+    categories: tuple[str, ...] = ()  # case-folded: any of
 
     def matches(self, task: Task) -> bool:
         """The filter's meaning, for in-memory storage; SQL adapters express the same in WHERE."""
@@ -189,6 +203,7 @@ class TaskFilter:
             and (not self.priorities or task.priority in self.priorities)
             and (self.starred is None or task.starred == self.starred)
             and all(tag in task.tags for tag in self.tags)
+            and (not self.categories or fold_case(task.category or "") in self.categories)
             and (self.due_before is None or (due is not None and due <= self.due_before))
             and (self.due_after is None or (due is not None and due >= self.due_after))
             and (

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Iterator
 from datetime import timedelta
+from pathlib import Path
 from typing import NewType
 
 from dishka import (
@@ -19,6 +20,10 @@ from dishka.integrations.litestar import LitestarProvider
 from litestar import Request
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from adapters.mail.background import SEND_TIMEOUT_SECONDS, BackgroundAccountMail, Transport
+from adapters.mail.outbox import OutboxTransport
+from adapters.mail.smtp import SmtpTransport
+from adapters.memory.password_resets import MemoryPasswordResetRepository
 from adapters.memory.repositories import (
     MemorySessionRepository,
     MemoryTaskRepository,
@@ -28,6 +33,7 @@ from adapters.memory.store import MemoryStore
 from adapters.memory.unit_of_work import MemoryUnitOfWork
 from adapters.postgres.database import ConnectionPool, Database
 from adapters.postgres.engine import create_engine, database_target
+from adapters.postgres.password_resets import PostgresPasswordResetRepository
 from adapters.postgres.sessions import PostgresSessionRepository
 from adapters.postgres.tasks import PostgresTaskRepository
 from adapters.postgres.users import PostgresUserRepository
@@ -36,17 +42,22 @@ from adapters.security.argon2_hasher import Argon2PasswordHasher
 from adapters.security.common_passwords import CommonPasswords
 from adapters.security.jwt_tokens import JwtAccessTokens
 from adapters.security.refresh_tokens import MacRefreshTokens
+from adapters.security.reset_tokens import RandomResetTokens
 from adapters.system import SystemClock, UuidV7Generator
-from application import auth, tasks
+from application import account, auth, password_reset, tasks
 from application.cursors import CursorSigner
 from application.ports import (
+    AccountMail,
     AttemptLimiter,
     Clock,
     IdentityProvider,
     IdGenerator,
     PasswordBlocklist,
     PasswordHasher,
+    PasswordResetRepository,
     RefreshTokens,
+    ResetRequestLimiter,
+    ResetTokens,
     SessionRepository,
     TaskRepository,
     TokenIssuer,
@@ -60,6 +71,7 @@ from entrypoints.settings import Settings
 from entrypoints.signing_secret import signing_secret
 
 SigningSecret = NewType("SigningSecret", bytes)
+RESET_REQUESTS_PER_EMAIL = "3/hour"
 
 
 class CoreProvider(Provider):
@@ -135,6 +147,37 @@ class CoreProvider(Provider):
     def login_failure_limiter(self, store: LimitStore, settings: Settings) -> AttemptLimiter:
         return RateLimiter(store, settings.login_failure_limit, "login-failures")
 
+    @provide(scope=Scope.APP)
+    def reset_request_limiter(self, store: LimitStore) -> ResetRequestLimiter:
+        return RateLimiter(store, RESET_REQUESTS_PER_EMAIL, "password-reset-requests")
+
+    @provide(scope=Scope.APP)
+    def reset_tokens(self) -> ResetTokens:
+        return RandomResetTokens()
+
+    @provide(scope=Scope.APP)
+    def reset_policy(self, settings: Settings) -> password_reset.ResetPolicy:
+        return password_reset.ResetPolicy(
+            lifetime=timedelta(minutes=settings.password_reset_minutes)
+        )
+
+    @provide(scope=Scope.APP, provides=AnyOf[AccountMail, BackgroundAccountMail])
+    async def account_mail(self, settings: Settings) -> AsyncIterator[BackgroundAccountMail]:
+        """SMTP when ``SMTP_URL`` is set, else ``.eml`` files in the data folder's outbox."""
+        transport: Transport = (
+            SmtpTransport(settings.smtp_url, timeout=SEND_TIMEOUT_SECONDS)
+            if settings.smtp_url
+            else OutboxTransport(Path(settings.data_dir) / "outbox")
+        )
+        mail = BackgroundAccountMail(
+            transport,
+            sender=settings.mail_from,
+            public_url=settings.public_base_url,
+            timeout=SEND_TIMEOUT_SECONDS,
+        )
+        yield mail
+        await mail.drain()  # each delivery is bounded by its timeout
+
 
 class PostgresProvider(Provider):
     @provide(scope=Scope.APP)
@@ -167,6 +210,9 @@ class PostgresProvider(Provider):
     users = provide(PostgresUserRepository, scope=Scope.REQUEST, provides=UserRepository)
     sessions = provide(PostgresSessionRepository, scope=Scope.REQUEST, provides=SessionRepository)
     tasks = provide(PostgresTaskRepository, scope=Scope.REQUEST, provides=TaskRepository)
+    password_resets = provide(
+        PostgresPasswordResetRepository, scope=Scope.REQUEST, provides=PasswordResetRepository
+    )
 
 
 class MemoryProvider(Provider):
@@ -187,6 +233,9 @@ class MemoryProvider(Provider):
     users = provide(MemoryUserRepository, scope=Scope.REQUEST, provides=UserRepository)
     sessions = provide(MemorySessionRepository, scope=Scope.REQUEST, provides=SessionRepository)
     tasks = provide(MemoryTaskRepository, scope=Scope.REQUEST, provides=TaskRepository)
+    password_resets = provide(
+        MemoryPasswordResetRepository, scope=Scope.REQUEST, provides=PasswordResetRepository
+    )
 
 
 class UseCaseProvider(Provider):
@@ -199,6 +248,11 @@ class UseCaseProvider(Provider):
     log_out = provide(auth.LogOut)
     log_out_everywhere = provide(auth.LogOutEverywhere)
     current_user = provide(auth.GetCurrentUser)
+    update_profile = provide(account.UpdateProfile)
+    change_password = provide(account.ChangePassword)
+    delete_account = provide(account.DeleteAccount)
+    request_password_reset = provide(password_reset.RequestPasswordReset)
+    confirm_password_reset = provide(password_reset.ConfirmPasswordReset)
     create_task = provide(tasks.CreateTask)
     get_task = provide(tasks.GetTask)
     list_tasks = provide(tasks.ListTasks)

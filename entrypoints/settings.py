@@ -63,6 +63,10 @@ class Settings(msgspec.Struct, kw_only=True, frozen=True):
     startup_timeout: float = 30.0  # seconds start-up retries an unreachable database
     shutdown_timeout: float = 20.0  # seconds in-flight requests get to finish after SIGTERM
     todo_storage: Literal["postgres", "memory"] = "postgres"
+    smtp_url: str | None = None  # unset: reset mail goes to `outbox/` in the data folder (dev)
+    mail_from: str = "Todo <no-reply@localhost>"
+    public_url: str | None = None  # where the web app is; default http://{HOST}:{PORT}
+    password_reset_minutes: int = 30
     data_dir: str = str(PROJECT_ROOT / ".data")
 
     @property
@@ -93,6 +97,15 @@ class Settings(msgspec.Struct, kw_only=True, frozen=True):
     @property
     def refresh_token_seconds(self) -> int:
         return max(1, round(self.refresh_token_expiration_days * 86400))
+
+    @property
+    def public_base_url(self) -> str:
+        return (self.public_url or f"http://{self.host}:{self.port}").rstrip("/")
+
+    @property
+    def password_reset_enabled(self) -> bool:
+        """Production sends reset mail only through SMTP; without it the routes are absent."""
+        return bool(self.smtp_url) or not self.production
 
     @property
     def effective_log_format(self) -> str:
@@ -190,6 +203,13 @@ def check_settings(settings: Settings) -> None:
         settings.trusted_proxy_networks  # noqa: B018 - parse now, fail at start-up
     except ValueError as error:
         raise SettingsError(f"TRUSTED_PROXIES: {error}") from error
+    if settings.smtp_url:
+        from adapters.mail.smtp import check_smtp_url
+
+        if problem := check_smtp_url(settings.smtp_url):
+            raise SettingsError(problem)
+    if settings.password_reset_minutes < 1:
+        raise SettingsError("PASSWORD_RESET_MINUTES must be at least 1")
     for name in ("login_failure_limit", "auth_rate_limit", "api_rate_limit"):
         try:
             parse(getattr(settings, name))

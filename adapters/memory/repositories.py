@@ -10,9 +10,10 @@ from datetime import datetime
 from uuid import UUID
 
 from adapters.memory.store import MemoryStore, StoredSession
-from application.ports import Absence, AccessClaims, Clock, Reused, Rotated
+from application.ports import Absence, AccessClaims, Clock, ProfileChanges, Reused, Rotated
 from domain.errors import EmailTaken, QuotaExceeded
 from domain.tasks import (
+    KEEP,
     Position,
     Task,
     TaskChanges,
@@ -61,6 +62,56 @@ class MemoryUserRepository:
         if user is not None:  # as an UPDATE that matches no row: nothing, and no error
             self._store.users[user_id] = replace(user, password_hash=password_hash)
 
+    async def update_profile(self, caller: AccessClaims, changes: ProfileChanges) -> User | None:
+        if not session_is_live(self._store, caller, self._clock):
+            return None
+        user = self._store.users[caller.user_id]
+        if changes.name is not KEEP:
+            user = replace(user, name=changes.name)
+        if changes.email is not KEEP:
+            holder = await self.by_email(changes.email)
+            if holder is not None and holder.id != user.id:
+                raise EmailTaken()
+            user = replace(user, email=changes.email)
+            forget_resets(self._store, user.id)
+        self._store.users[user.id] = user
+        return user
+
+    async def change_password(self, caller: AccessClaims, password_hash: str) -> bool:
+        if not session_is_live(self._store, caller, self._clock):
+            return False
+        now = self._clock.now()
+        for stored in self._store.sessions.values():
+            mine = stored.session.user_id == caller.user_id
+            if mine and stored.session.id != caller.session_id and stored.revoked_at is None:
+                stored.revoked_at = now
+        forget_resets(self._store, caller.user_id)
+        await self.set_password_hash(caller.user_id, password_hash)
+        return True
+
+    async def delete(self, caller: AccessClaims) -> bool:
+        if not session_is_live(self._store, caller, self._clock):
+            return False
+        # What the foreign keys cascade to on PostgreSQL.
+        store, user_id = self._store, caller.user_id
+        for table in (store.tasks, store.sessions):
+            for key in [k for k, v in table.items() if _owner(v) == user_id]:
+                del table[key]
+        forget_resets(store, user_id)
+        del store.users[user_id]
+        return True
+
+
+def _owner(row: Task | StoredSession) -> UUID:
+    return row.user_id if isinstance(row, Task) else row.session.user_id
+
+
+def forget_resets(store: MemoryStore, user_id: UUID) -> None:
+    """Drop the pending password resets of ``user_id``."""
+    doomed = [h for h, r in store.password_resets.items() if r.user_id == user_id]
+    for token_hash in doomed:
+        del store.password_resets[token_hash]
+
 
 class MemorySessionRepository:
     def __init__(self, store: MemoryStore, clock: Clock) -> None:
@@ -94,6 +145,20 @@ class MemorySessionRepository:
             return None
         stored.refresh_hash, stored.refreshed_at = new_hash, now
         return Rotated(stored.session, user)
+
+    async def revoke_by_refresh(
+        self, session_id: UUID, refresh_hash: bytes, now: datetime
+    ) -> bool | Reused:
+        stored = self._store.sessions.get(session_id)
+        if stored is None:
+            return False
+        if stored.refresh_hash != refresh_hash:
+            stored.revoked_at = stored.revoked_at or now
+            return Reused(session_id=session_id, user_id=stored.session.user_id)
+        if stored.revoked_at is not None or stored.session.expires_at <= now:
+            return False
+        stored.revoked_at = now
+        return True
 
     async def is_active(self, caller: AccessClaims) -> bool:
         return session_is_live(self._store, caller, self._clock)

@@ -119,8 +119,18 @@ class StoredSession:
         object.__setattr__(self, name, value)
 
 
+@dataclass(frozen=True, slots=True)
+class StoredReset:
+    """A pending password reset, kept under the hash of its token."""
+
+    user_id: UUID
+    created_at: datetime
+    expires_at: datetime
+
+
 @dataclass(slots=True)
 class MemoryStore:
     users: Table[UUID, User] = field(default_factory=Table)
     sessions: Table[UUID, StoredSession] = field(default_factory=Table)
     tasks: Table[UUID, Task] = field(default_factory=Table)
+    password_resets: Table[bytes, StoredReset] = field(default_factory=Table)

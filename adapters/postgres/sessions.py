@@ -93,6 +93,17 @@ _REVOKE_REUSED = compile_sql(
     .values(revoked_at=sa.func.coalesce(sessions.c.revoked_at, NOW))
     .returning(sessions.c.id, sessions.c.user_id)
 )
+# Logout by refresh token alone: the session whose current token it is, while it is live.
+_REVOKE_BY_REFRESH = compile_sql(
+    sessions.update()
+    .where(
+        sessions.c.id == _SESSION_ID,
+        sessions.c.refresh_hash == _PRESENTED,
+        sessions.c.revoked_at.is_(None),
+        sessions.c.expires_at > NOW,
+    )
+    .values(revoked_at=NOW)
+)
 _IS_ACTIVE = compile_sql(sa.select(live_session()))
 _REVOKE = compile_sql(
     sessions.update().where(*CALLERS_LIVE_SESSION).values(revoked_at=NOW).returning(sessions.c.id)
@@ -139,6 +150,16 @@ class PostgresSessionRepository:
             return Rotated(session, user)
         revoked = await self._db.fetchrow(_REVOKE_REUSED.sql, *_REVOKE_REUSED.args(**values))
         return Reused(session_id=revoked["id"], user_id=revoked["user_id"]) if revoked else None
+
+    async def revoke_by_refresh(
+        self, session_id: UUID, refresh_hash: bytes, now: datetime
+    ) -> bool | Reused:
+        values = {"session_id": session_id, "presented_hash": refresh_hash, "now": now}
+        status = await self._db.execute(_REVOKE_BY_REFRESH.sql, *_REVOKE_BY_REFRESH.args(**values))
+        if affected(status) > 0:
+            return True
+        revoked = await self._db.fetchrow(_REVOKE_REUSED.sql, *_REVOKE_REUSED.args(**values))
+        return Reused(session_id=revoked["id"], user_id=revoked["user_id"]) if revoked else False
 
     async def is_active(self, caller: AccessClaims) -> bool:
         values = caller_values(caller, self._clock)

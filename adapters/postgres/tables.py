@@ -105,6 +105,7 @@ sa.Index(
     "tasks_title_trgm",
     tasks.c.title,
     postgresql_using="gin",
+    sa.Column("category", sa.Text),
     postgresql_ops={"title": "gin_trgm_ops"},
 )
 sa.Index(
@@ -113,3 +114,6 @@ sa.Index(
     postgresql_using="gin",
     postgresql_ops={"description": "gin_trgm_ops"},
 )
+# `category=` matches case-insensitively, any of several.
+sa.Index("tasks_by_user_category", tasks.c.user_id, sa.func.lower(tasks.c.category))
+

@@ -14,7 +14,16 @@ from adapters.postgres.compiled import Compiled, compile_sql, param
 from adapters.postgres.tables import tasks
 from domain.tasks import SortField, TaskFilter, TaskSort
 
-_FILTERS = ("completed", "priorities", "starred", "tags", "due_before", "due_after", "text")
+_FILTERS = (
+    "completed",
+    "priorities",
+    "starred",
+    "tags",
+    "due_before",
+    "due_after",
+    "text",
+    "categories",
+)
 
 
 def filter_shape(task_filter: TaskFilter) -> tuple[str, ...]:
@@ -30,6 +39,7 @@ def filter_values(task_filter: TaskFilter) -> dict[str, Any]:
         "due_after": task_filter.due_after,
         "priorities": [p.rank for p in task_filter.priorities],
         "tags": list(task_filter.tags),
+        "categories": list(task_filter.categories),
     }
     if task_filter.text:
         escaped = task_filter.text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
@@ -50,6 +60,9 @@ def _filter_conditions(shape: tuple[str, ...]) -> list[sa.ColumnElement[bool]]:
             tasks.c.title.ilike(param("text", tasks.c.title), escape="\\"),
             tasks.c.description.ilike(param("text", tasks.c.title), escape="\\"),
         ),
+        # Already case-folded; lower() here is what the index `tasks_by_user_category` holds.
+        "categories": sa.func.lower(tasks.c.category)
+        == sa.any_(param("categories", pg.ARRAY(tasks.c.category.type))),
     }
     return [tasks.c.user_id == CALLER_USER, *(conditions[name] for name in shape)]
 

@@ -237,6 +237,7 @@ def _task_row(task: Task) -> dict[str, Any]:
         "created_at": task.created_at,
         "updated_at": task.updated_at,
         "version": task.version,
+        "category": task.category,
     }
 
 
@@ -261,4 +262,5 @@ def _task(row: Any) -> Task:
         row[10],
         row[11],
         row[12],
+        row[13],
     )

@@ -24,6 +24,7 @@ from entrypoints.http.guards import checked, own_account
 from entrypoints.http.metrics import HttpMetrics
 from entrypoints.http.middleware import EdgeMiddleware
 from entrypoints.http.problems import handle_exception
+from entrypoints.http.task_requests import query_shape
 from entrypoints.http.web import web_app_routes
 from entrypoints.readiness import ReadinessProbe
 from entrypoints.settings import Settings
@@ -80,11 +81,15 @@ def build_litestar(container: AsyncContainer, settings: Settings) -> Litestar:
     app = Litestar(
         route_handlers=[
             ServiceController,
-            Router("/api/v1", route_handlers=[AuthController, TasksController]),
+            Router(
+                "/api/v1",
+                route_handlers=[AuthController, TasksController],
+                middleware=[checked(query_shape)],
+            ),
             Router(
                 "/api/v1/{user_id:str}",
                 route_handlers=[TasksController],
-                middleware=[checked(own_account)],
+                middleware=[checked(query_shape, own_account)],
                 include_in_schema=False,
             ),
             *web_app_routes(),

@@ -19,6 +19,7 @@ from domain.errors import (
     InvalidToken,
     NotFound,
     NotYourAccount,
+    TokenExpired,
     TooManyAttempts,
 )
 from entrypoints.http.body import check_media_type
@@ -59,6 +60,23 @@ async def authenticated(connection: Connection) -> None:
     limiter: ApiRequestLimiter = await _resolve(connection, ApiRequestLimiter)
     if (retry_after := await limiter.hit(f"user:{caller.user_id}")) is not None:
         raise TooManyAttempts(retry_after)
+
+
+async def authenticated_or_refresh_token(connection: Connection) -> None:
+    """Logout: as ``authenticated``, except that without a usable access token (none, or an
+    expired one) the body's refresh token may still end its session — limited per client
+    address then, like ``/refresh``. A forged or malformed access token is refused here."""
+    try:
+        await authenticated(connection)
+    except (AuthenticationRequired, TokenExpired):
+        await client_rate_limit(connection)
+
+
+async def password_reset_available(connection: Connection) -> None:
+    """In production without ``SMTP_URL`` no reset mail can go out: the routes are absent."""
+    settings: Settings = await _resolve(connection, Settings)
+    if not settings.password_reset_enabled:
+        raise NotFound()
 
 
 async def own_account(connection: Connection) -> None:

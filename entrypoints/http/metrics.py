@@ -28,6 +28,7 @@ MULTIPROCESS_ENV = "PROMETHEUS_MULTIPROC_DIR"
 POOL_SAMPLE_SECONDS = 5.0
 # The message application/auth.py logs when a rotated refresh token comes back.
 REUSE_LOG_PREFIX = "refresh token reused"
+MAX_CACHED_SERIES = 1024
 
 
 class _ReuseCounter(logging.Handler):
@@ -71,6 +72,7 @@ class HttpMetrics:
             registry=self.registry,
             multiprocess_mode="livesum",
         )
+        self._series: dict[tuple[str, str, int], tuple[Counter, Histogram]] = {}
         self._read_pool: PoolReading | None = None
         self._sampler: asyncio.Task[None] | None = None
         _count_reuse()
@@ -85,8 +87,17 @@ class HttpMetrics:
                 self._pool.labels(state).set(value)
 
     def observe(self, method: str, route: str, status: int, seconds: float) -> None:
-        self._requests.labels(route, method, str(status)).inc()
-        self._duration.labels(route, method, str(status)).observe(seconds)
+        key = (route, method, status)
+        if (series := self._series.get(key)) is None:
+            # ``labels()`` takes a lock and builds tuples on every call: look the pair up once.
+            # Routes are templates, so this stays small; a client inventing methods cannot
+            # grow it past the cap.
+            labels = (route, method, str(status))
+            series = (self._requests.labels(*labels), self._duration.labels(*labels))
+            if len(self._series) < MAX_CACHED_SERIES:
+                self._series[key] = series
+        series[0].inc()
+        series[1].observe(seconds)
 
     def render(self) -> bytes:
         self.sample_pool()

@@ -23,6 +23,7 @@ from domain.errors import (
     EmailTaken,
     FieldError,
     InvalidCredentials,
+    InvalidResetToken,
     InvalidToken,
     NotFound,
     NotYourAccount,
@@ -122,6 +123,12 @@ _FIXED: dict[type[Exception], _Fixed] = {
         "You have as many tasks as an account may hold; delete some first.",
     ),
     EmailTaken: _Fixed(409, "email-taken", "Email already registered", "That email is taken."),
+    InvalidResetToken: _Fixed(
+        400,
+        "invalid-reset-token",
+        "Invalid reset token",
+        "The password reset link is invalid, used already or expired; ask for a new one.",
+    ),
     # 401s: the type tells a client what to do next (refresh, log in again, send credentials).
     InvalidCredentials: _unauthorized(
         "invalid-credentials", "Invalid credentials", "The email or password is wrong.", "Bearer"
@@ -249,7 +256,7 @@ def handle_exception(request: Request[Any, Any, Any], exc: Exception) -> Respons
 
 
 _DESCRIPTIONS = {
-    400: "Malformed JSON",
+    400: "Malformed JSON (password reset: also an invalid, used or expired token)",
     401: "Missing, invalid or revoked credentials",
     403: "Another user's account",
     404: "No such resource (or not yours)",

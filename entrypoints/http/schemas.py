@@ -80,6 +80,10 @@ Description = Annotated[
 Tags = Annotated[
     list[str], Meta(description="At most 20 after lower-casing and de-duplication; each 1-50")
 ]
+Category = Annotated[
+    str,
+    Meta(description="One label such as 'work': 1-50 characters, case kept; empty means none"),
+]
 
 
 class TaskCreate(msgspec.Struct, forbid_unknown_fields=True):
@@ -90,6 +94,7 @@ class TaskCreate(msgspec.Struct, forbid_unknown_fields=True):
     starred: bool = False
     completed: bool = False
     tags: Tags = []
+    category: Category | None = None
 
     def changes(self) -> TaskChanges:
         return TaskChanges(
@@ -100,6 +105,7 @@ class TaskCreate(msgspec.Struct, forbid_unknown_fields=True):
             starred=self.starred,
             completed=self.completed,
             tags=tuple(self.tags),
+            category=self.category,
         )
 
 
@@ -113,6 +119,7 @@ class TaskUpdate(msgspec.Struct, forbid_unknown_fields=True):
     starred: bool | UnsetType = UNSET
     completed: bool | UnsetType = UNSET
     tags: list[str] | UnsetType = UNSET
+    category: str | UnsetType | None = UNSET
 
     def changes(self) -> TaskChanges:
         return TaskChanges(
@@ -123,6 +130,7 @@ class TaskUpdate(msgspec.Struct, forbid_unknown_fields=True):
             starred=KEEP if self.starred is UNSET else self.starred,
             completed=KEEP if self.completed is UNSET else self.completed,
             tags=KEEP if self.tags is UNSET else tuple(self.tags),
+            category=KEEP if self.category is UNSET else self.category,
         )
 
 
@@ -142,6 +150,7 @@ class TaskRead(msgspec.Struct):
     completed: bool
     completed_at: datetime | None
     tags: list[str]
+    category: str | None
     user_id: UUID
     created_at: datetime
     updated_at: datetime
@@ -159,6 +168,7 @@ class TaskRead(msgspec.Struct):
             completed=task.completed,
             completed_at=task.completed_at,
             tags=list(task.tags),
+            category=task.category,
             user_id=task.user_id,
             created_at=task.created_at,
             updated_at=task.updated_at,

@@ -20,6 +20,11 @@ _OWS = " \t"  # the only whitespace HTTP allows around list elements
 # Query parameters that may be given more than once, and how often; any other, once.
 REPEATABLE_QUERY = frozenset({"priority", "tag", "category"})
 MAX_QUERY_VALUES = 50
+LIST_QUERY = (
+    *("status", "completed", "priority", "starred", "tag", "category", "due_before"),
+    *("due_after", "q", "search", "sort", "sort_by", "order", "limit", "cursor"),
+)
+_ACCEPTED_QUERY = "accepted_query"  # a route handler's ``opt`` key: the names it reads
 VERSIONED_PREFIX = "/api/v1"
 UNVERSIONED_PREFIX = "/api"
 _SLASHES = re.compile(r"/{2,}")
@@ -71,13 +76,24 @@ def _version_of(tag: str) -> int | None:
     return version if version <= MAX_VERSION else None
 
 
+def accepts_query(*names: str) -> dict[str, frozenset[str]]:
+    """A route's ``opt``: the query parameters it reads (a route without it reads none)."""
+    return {_ACCEPTED_QUERY: frozenset(names)}
+
+
 async def query_shape(connection: Connection) -> None:
-    """Each query parameter at most once, a repeatable one at most ``MAX_QUERY_VALUES``
-    times: checked in one pass before any value is parsed."""
+    """Only the route's own query parameters, each at most once, a repeatable one at most
+    ``MAX_QUERY_VALUES`` times: checked in one pass before any value is parsed."""
     if not connection.scope.get("query_string"):
         return
+    accepted = connection.route_handler.opt.get(_ACCEPTED_QUERY, frozenset())
     counts = Counter(name for name, _ in connection.query_params.multi_items())
     errors = [
+        FieldError(name, "is not a query parameter of this route")
+        for name in counts
+        if name not in accepted
+    ]
+    errors += [
         FieldError(name, f"may be given at most {MAX_QUERY_VALUES} times")
         if name in REPEATABLE_QUERY
         else FieldError(name, "must be given at most once")

@@ -156,8 +156,9 @@ async def test_cors_echoes_allowed_origins_only(client: httpx.AsyncClient) -> No
     assert "If-Match" in preflight.headers["access-control-allow-headers"]
     assert preflight.headers["access-control-max-age"] == "600"
     assert "access-control-allow-credentials" not in preflight.headers
-    simple = await client.get("/health", headers={"origin": "http://localhost:3000"})
-    assert simple.headers["access-control-allow-origin"] == "http://localhost:3000"
+    for origin in ("http://localhost:3000", "http://127.0.0.1:3000", "http://127.0.0.1:5173"):
+        simple = await client.get("/health", headers={"origin": origin})
+        assert simple.headers["access-control-allow-origin"] == origin
     assert "ETag" in simple.headers["access-control-expose-headers"]
     assert "Origin" in simple.headers["vary"]
     for response in (

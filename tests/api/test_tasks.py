@@ -27,6 +27,7 @@ TASK_KEYS = {
     "completed",
     "completed_at",
     "tags",
+    "category",
     "user_id",
     "created_at",
     "updated_at",
@@ -253,6 +254,7 @@ async def test_create_with_title_only_gives_the_documented_defaults(alice: Api) 
     assert task["completed"] is False
     assert task["completed_at"] is None
     assert task["tags"] == []
+    assert task["category"] is None
     assert task["user_id"] == alice.user_id
     assert task["version"] == 1
     uuid.UUID(task["id"])

@@ -166,6 +166,7 @@ class Storage:
         starred: bool = False,
         completed: bool = False,
         tags: tuple[str, ...] = (),
+        category: str | None = None,
         max_tasks: int = MAX_TASKS,
         via: Repositories | None = None,
     ) -> Task:
@@ -178,6 +179,7 @@ class Storage:
             starred=starred,
             completed=completed,
             tags=tags,
+            category=category,
         )
         task = new_task(task_id or uuid4(), caller.user_id, changes, created_at or self.clock.now())
         added = await (via or self.current).tasks.add(caller, task, max_tasks=max_tasks)

@@ -36,7 +36,13 @@ async def seed_filtering(storage: Storage) -> Seeded:
     add = storage.add_task
     tasks = {
         "alpha": await add(
-            caller, "Buy MILK", due_date=due(10), priority=HIGH, starred=True, tags=("home", "shop")
+            caller,
+            "Buy MILK",
+            due_date=due(10),
+            priority=HIGH,
+            starred=True,
+            tags=("home", "shop"),
+            category="Errands",
         ),
         "beta": await add(
             caller,
@@ -46,6 +52,7 @@ async def seed_filtering(storage: Storage) -> Seeded:
             priority=LOW,
             completed=True,
             tags=("work",),
+            category="WORK",
         ),
         "gamma": await add(
             caller, "call mum", description="About the 50_50 split", starred=True, tags=("home",)
@@ -57,6 +64,7 @@ async def seed_filtering(storage: Storage) -> Seeded:
             due_date=due(20),
             priority=HIGH,
             tags=("home", "shop", "urgent"),
+            category="errands",
         ),
         "epsilon": await add(
             caller, "Écrire à Émile", due_date=due(5), priority=LOW, completed=True
@@ -73,6 +81,7 @@ async def seed_filtering(storage: Storage) -> Seeded:
         starred=True,
         completed=True,
         tags=("home", "shop", "work", "urgent"),
+        category="errands",
     )
     return Seeded(caller, tasks)
 
@@ -104,6 +113,9 @@ FILTERS: list[tuple[str, TaskFilter, tuple[str, ...]]] = [
     ("underscore is no wildcard", TaskFilter(text="1_5"), ()),
     ("backslash is literal", TaskFilter(text="C:\\t"), ("zeta",)),
     ("text nowhere", TaskFilter(text="nothing like it"), ()),
+    ("one category, any case", TaskFilter(categories=("errands",)), ("alpha", "delta")),
+    ("categories, any of", TaskFilter(categories=("errands", "work")), ("alpha", "beta", "delta")),
+    ("a category nobody uses", TaskFilter(categories=("home",)), ()),
     (
         "filters combine",
         TaskFilter(completed=False, starred=True, tags=("home",), priorities=(MEDIUM,)),

@@ -29,7 +29,12 @@ def test_defaults() -> None:
     )
     assert s.access_token_seconds == 900
     assert s.refresh_token_seconds == 14 * 86400
-    assert s.cors_origin_list == ("http://localhost:3000", "http://localhost:5173")
+    assert s.cors_origin_list == (
+        "http://localhost:3000",
+        "http://localhost:5173",
+        "http://127.0.0.1:3000",
+        "http://127.0.0.1:5173",
+    )
 
 
 def test_environment_values_are_typed() -> None:

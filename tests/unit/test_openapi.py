@@ -50,7 +50,7 @@ def test_schemas_match_the_contract_shapes() -> None:
     task = schemas["TaskRead"]["properties"]
     assert set(task) == {
         "id", "title", "description", "due_date", "priority", "starred", "completed",
-        "completed_at", "tags", "user_id", "created_at", "updated_at", "version",
+        "completed_at", "tags", "category", "user_id", "created_at", "updated_at", "version",
     }  # fmt: skip
     assert set(schemas["TokenPairRead"]["properties"]) == {
         "access_token", "token_type", "expires_in", "refresh_token", "refresh_expires_in", "user",

@@ -105,6 +105,9 @@ class World:
     def refresh(self) -> RefreshSession:
         return RefreshSession(self.sessions, self.tokens, self.refresh_tokens, self.clock)
 
+    def log_out(self, identity: FakeIdentity) -> LogOut:
+        return LogOut(identity, self.sessions, self.refresh_tokens, self.clock)
+
     def create(self, identity: FakeIdentity) -> CreateTask:
         return CreateTask(identity, self.tasks, self.ids, self.clock, self.task_policy)
 
@@ -278,11 +281,11 @@ async def test_log_out_ends_the_callers_session_once_and_no_other(world: World) 
     other = world.tokens.verify_access(
         (await world.log_in()(Credentials("ada@example.com", PASSWORD))).access_token
     )
-    await LogOut(world.identity(claims), world.sessions)()
+    await world.log_out(world.identity(claims))()
     assert not await world.sessions.is_active(claims)
     assert await world.sessions.is_active(other)
     with pytest.raises(InvalidToken):
-        await LogOut(world.identity(claims), world.sessions)()
+        await world.log_out(world.identity(claims))()
     assert (await GetCurrentUser(world.identity(other), world.users)()).email == "ada@example.com"
 
 
@@ -294,7 +297,7 @@ async def test_task_use_cases_refuse_a_caller_whose_session_ended(
     identity = world.identity(claims)
     task = await world.create(identity)(TaskChanges(title="kept", completed=True))
     if ending == "logged out":
-        await LogOut(identity, world.sessions)()
+        await world.log_out(identity)()
     else:
         world.clock.advance(days=14)
     before = dict(world.store.tasks)

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from dishka.integrations.litestar import FromDishka, inject
-from litestar import Controller, get, post
+from litestar import Controller, delete, get, patch, post, put
 from litestar.params import JSONBody
-from litestar.status_codes import HTTP_201_CREATED, HTTP_204_NO_CONTENT
+from litestar.status_codes import HTTP_201_CREATED, HTTP_202_ACCEPTED, HTTP_204_NO_CONTENT
 
+from application.account import ChangePassword, DeleteAccount, UpdateProfile
 from application.auth import (
     GetCurrentUser,
     LogIn,
@@ -16,13 +17,24 @@ from application.auth import (
     RegisterUser,
 )
 from application.dto import Credentials, Registration
+from application.password_reset import ConfirmPasswordReset, RequestPasswordReset
+from entrypoints.http.account_schemas import (
+    AccountDeletionBody,
+    PasswordChangeBody,
+    PasswordResetBody,
+    PasswordResetConfirmBody,
+    ProfileBody,
+    ResetRequested,
+)
 from entrypoints.http.body import JsonBody
 from entrypoints.http.guards import (
     auth_rate_limit,
     authenticated,
+    authenticated_or_refresh_token,
     checked,
     client_rate_limit,
     json_body_required,
+    password_reset_available,
 )
 from entrypoints.http.problems import documented
 from entrypoints.http.schemas import (
@@ -35,6 +47,9 @@ from entrypoints.http.schemas import (
 )
 
 BEARER: list[dict[str, list[str]]] = [{"bearer": []}]
+RESET_REQUESTED = ResetRequested(
+    "If an account uses that email, a link to reset its password is on its way."
+)
 
 
 class AuthController(Controller):
@@ -92,18 +107,21 @@ class AuthController(Controller):
         status_code=HTTP_204_NO_CONTENT,
         dto=JsonBody[LogoutBody],
         return_dto=None,
-        middleware=[checked(authenticated)],
+        middleware=[checked(authenticated_or_refresh_token)],
         security=BEARER,
         summary="End this session",
-        responses=documented(401, 415, 422),
+        description=(
+            "Ends the access token's session; a `refresh_token` of another session is ignored."
+            " With no usable access token (none, or an expired one) the body's `refresh_token`"
+            " alone ends its session."
+        ),
+        responses=documented(400, 401, 415, 422, 429),
     )
     @inject
     async def logout(
         self, log_out: FromDishka[LogOut], data: JSONBody[LogoutBody | None] = None
     ) -> None:
-        # A refresh token in the body is accepted for compatibility; the caller's own session
-        # (from the access token) is what ends, so another session's token cannot be revoked here.
-        await log_out()
+        await log_out(data.refresh_token if data is not None else None)
 
     @post(
         "/logout-all",
@@ -127,3 +145,109 @@ class AuthController(Controller):
     @inject
     async def me(self, current_user: FromDishka[GetCurrentUser]) -> UserRead:
         return UserRead.of(await current_user())
+
+    @get(
+        "/profile",
+        middleware=[checked(authenticated)],
+        security=BEARER,
+        summary="The current user (alias of GET /auth/me)",
+        responses=documented(401),
+    )
+    @inject
+    async def profile(self, current_user: FromDishka[GetCurrentUser]) -> UserRead:
+        return UserRead.of(await current_user())
+
+    @patch(
+        "/me",
+        dto=JsonBody[ProfileBody],
+        return_dto=None,
+        middleware=[checked(authenticated, json_body_required)],
+        security=BEARER,
+        summary="Change the name or the email (the email needs the current password)",
+        responses=documented(400, 401, 409, 415, 422),
+    )
+    @inject
+    async def update_me(
+        self, data: JSONBody[ProfileBody], update_profile: FromDishka[UpdateProfile]
+    ) -> UserRead:
+        return UserRead.of(await update_profile(data.update()))
+
+    @put(
+        "/profile",
+        dto=JsonBody[ProfileBody],
+        return_dto=None,
+        middleware=[checked(authenticated, json_body_required)],
+        security=BEARER,
+        summary="Change the name or the email (alias of PATCH /auth/me)",
+        responses=documented(400, 401, 409, 415, 422),
+    )
+    @inject
+    async def update_profile(
+        self, data: JSONBody[ProfileBody], update_profile: FromDishka[UpdateProfile]
+    ) -> UserRead:
+        return UserRead.of(await update_profile(data.update()))
+
+    @post(
+        "/password",
+        status_code=HTTP_204_NO_CONTENT,
+        dto=JsonBody[PasswordChangeBody],
+        return_dto=None,
+        middleware=[checked(authenticated, json_body_required)],
+        security=BEARER,
+        summary="Change the password; every other session ends",
+        responses=documented(400, 401, 415, 422, 503),
+    )
+    @inject
+    async def change_password(
+        self, data: JSONBody[PasswordChangeBody], change_password: FromDishka[ChangePassword]
+    ) -> None:
+        await change_password(data.current_password, data.new_password)
+
+    @delete(
+        "/me",
+        status_code=HTTP_204_NO_CONTENT,
+        dto=JsonBody[AccountDeletionBody],
+        return_dto=None,
+        middleware=[checked(authenticated, json_body_required)],
+        security=BEARER,
+        summary="Delete the account with its tasks and sessions",
+        responses=documented(400, 401, 415, 422, 503),
+    )
+    @inject
+    async def delete_me(
+        self, data: JSONBody[AccountDeletionBody], delete_account: FromDishka[DeleteAccount]
+    ) -> None:
+        await delete_account(data.password)
+
+    @post(
+        "/password-reset",
+        status_code=HTTP_202_ACCEPTED,
+        dto=JsonBody[PasswordResetBody],
+        return_dto=None,
+        middleware=[checked(password_reset_available, auth_rate_limit, json_body_required)],
+        summary="Email a password reset link (same answer for any email)",
+        responses=documented(400, 404, 415, 422, 429),
+    )
+    @inject
+    async def request_password_reset(
+        self, data: JSONBody[PasswordResetBody], request_reset: FromDishka[RequestPasswordReset]
+    ) -> ResetRequested:
+        await request_reset(data.email)
+        return RESET_REQUESTED
+
+    @post(
+        "/password-reset/confirm",
+        status_code=HTTP_204_NO_CONTENT,
+        dto=JsonBody[PasswordResetConfirmBody],
+        return_dto=None,
+        middleware=[checked(password_reset_available, auth_rate_limit, json_body_required)],
+        summary="Set a new password with the token from a reset email; every session ends",
+        responses=documented(400, 404, 415, 422, 429, 503),
+    )
+    @inject
+    async def confirm_password_reset(
+        self,
+        data: JSONBody[PasswordResetConfirmBody],
+        confirm_reset: FromDishka[ConfirmPasswordReset],
+    ) -> None:
+        await confirm_reset(data.token, data.new_password)

@@ -36,11 +36,12 @@ from entrypoints.http.schemas import (
     TaskUpdate,
 )
 from entrypoints.http.task_requests import (
+    LIST_QUERY,
+    accepts_query,
     collection_path,
     expected_versions,
     if_match_of,
     next_link,
-    query_shape,
     task_id_of,
 )
 
@@ -74,7 +75,7 @@ def task_response(
 class TasksController(Controller):
     path = "/tasks"
     tags = ["tasks"]
-    middleware = [checked(authenticated, query_shape)]
+    middleware = [checked(authenticated)]
     security = [{"bearer": []}]
 
     @post(
@@ -103,6 +104,7 @@ class TasksController(Controller):
         summary="List tasks (filtered, sorted, keyset-paginated)",
         responses=documented(401, 422),
         response_headers=[TOTAL_COUNT, LINK],
+        opt=accepts_query(*LIST_QUERY),
     )
     @inject
     async def list_tasks(
@@ -123,7 +125,19 @@ class TasksController(Controller):
         q: Annotated[
             str | None, QueryParameter(description="substring of title or description")
         ] = None,
-        sort: Annotated[str, QueryParameter(description=SORT_DOC)] = "-created_at",
+        search: Annotated[str | None, QueryParameter(description="the same as q")] = None,
+        category: Annotated[
+            list[str] | None, QueryParameter(description="any of, case-insensitive")
+        ] = None,
+        sort: Annotated[
+            str | None, QueryParameter(description=SORT_DOC + " Default -created_at.")
+        ] = None,
+        sort_by: Annotated[
+            str | None, QueryParameter(description="sort field, with order: the same as sort")
+        ] = None,
+        order: Annotated[
+            str | None, QueryParameter(description="asc (default) or desc; needs sort_by")
+        ] = None,
         limit: Annotated[int, QueryParameter(ge=1, le=200)] = 100,
         cursor: Annotated[
             str | None, QueryParameter(description="from the previous page's Link")
@@ -135,10 +149,14 @@ class TasksController(Controller):
             priority=priority,
             starred=starred,
             tag=tag,
+            category=category,
             due_before=due_before,
             due_after=due_after,
             q=q,
+            search=search,
             sort=sort,
+            sort_by=sort_by,
+            order=order,
         )
         page = await list_tasks(TaskListing(query=query, limit=limit, cursor=cursor))
         headers = {"X-Total-Count": str(page.total)}
@@ -151,6 +169,7 @@ class TasksController(Controller):
         status_code=HTTP_200_OK,
         summary="Delete the caller's completed tasks (status=completed)",
         responses=documented(401, 422),
+        opt=accepts_query("status"),
     )
     @inject
     async def clear_completed(
