@@ -42,7 +42,9 @@ class Settings(msgspec.Struct, kw_only=True, frozen=True):
     jwt_audience: str = "todo-api"
     login_failure_limit: str = "5/15 minutes"
     auth_rate_limit: str = "20/minute"
-    cors_origins: str = "http://localhost:3000,http://localhost:5173"
+    cors_origins: str = (
+        "http://localhost:3000,http://localhost:5173,http://127.0.0.1:3000,http://127.0.0.1:5173"
+    )
     redis_url: str | None = None
     log_level: str = "INFO"
     log_format: Literal["json", "console"] | None = None
