@@ -266,7 +266,7 @@ def test_a_new_user_runs_through_the_whole_app(server: Server, new_page: NewPage
     assert titles(page)[-1] == "File taxes"
 
     # Log out, then back in.
-    page.get_by_role("button", name="Log out").click()
+    page.get_by_role("button", name="Log out", exact=True).click()
     expect(page.get_by_role("heading", name="Log in")).to_be_visible()
     assert page.evaluate("localStorage.length") == 0
     page.get_by_label("Email").fill(email)

@@ -7,7 +7,7 @@ function password(name, autocomplete, id) {
   return h("input", { name, id, type: "password", required: true, autocomplete });
 }
 
-function profileForm() {
+function profileForm(signedInAs) {
   const user = api.user();
   const name = h("input", { name: "name", id: "account-name", type: "text", maxLength: 100 });
   const email = h("input", { name: "email", id: "account-email", type: "email" });
@@ -39,7 +39,7 @@ function profileForm() {
     if (newName !== (current.name || "")) body.name = newName || null;
     if (String(data.get("email")).trim() !== current.email) {
       body.email = data.get("email");
-      body.current_password = data.get("current_password");
+      if (data.get("current_password")) body.current_password = data.get("current_password");
     }
     if (!Object.keys(body).length) {
       toast("Nothing to change.");
@@ -47,6 +47,7 @@ function profileForm() {
     }
     const updated = await api.call("PATCH", "/auth/me", { body });
     api.setUser(updated);
+    signedInAs.textContent = `Logged in as ${updated.email}`;
     form.elements.current_password.value = "";
     toast("Profile saved.");
   });
@@ -129,13 +130,14 @@ function deleteForm() {
 }
 
 export function accountView() {
+  const signedInAs = h("p.intro", {}, `Logged in as ${api.user().email}`);
   show(
     h(
       "section.account",
       { "aria-labelledby": "page-title" },
       Object.assign(heading("Account"), { id: "page-title" }),
-      h("p.intro", {}, `Logged in as ${api.user().email}`),
-      profileForm(),
+      signedInAs,
+      profileForm(signedInAs),
       passwordForm(),
       sessionsCard(),
       deleteForm(),

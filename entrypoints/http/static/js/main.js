@@ -32,7 +32,7 @@ api.onSessionChange((user, reason) => {
   document.getElementById("nav").hidden = !user;
   if (user) return;
   if (reason === "expired") toast("Your session has ended. Please log in again.");
-  go("login");
+  if (!(parseHash().path in PUBLIC)) go("login"); // a reset link opened meanwhile stays open
 });
 
 document.getElementById("logout").addEventListener("click", async () => {
