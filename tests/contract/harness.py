@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from uuid import UUID, uuid4
 
+from adapters.memory.password_resets import MemoryPasswordResetRepository
 from adapters.memory.repositories import (
     MemorySessionRepository,
     MemoryTaskRepository,
@@ -21,11 +22,13 @@ from adapters.memory.repositories import (
 from adapters.memory.store import MemoryStore
 from adapters.memory.unit_of_work import MemoryUnitOfWork
 from adapters.postgres.database import ConnectionPool, Database
+from adapters.postgres.password_resets import PostgresPasswordResetRepository
 from adapters.postgres.sessions import PostgresSessionRepository
 from adapters.postgres.tasks import PostgresTaskRepository
 from adapters.postgres.users import PostgresUserRepository
 from application.ports import (
     AccessClaims,
+    PasswordResetRepository,
     SessionRepository,
     TaskRepository,
     UnitOfWork,
@@ -49,6 +52,7 @@ class Repositories:
     sessions: SessionRepository
     tasks: TaskRepository
     uow: UnitOfWork
+    password_resets: PasswordResetRepository
 
 
 RequestOpener = Callable[[], AbstractAsyncContextManager[Repositories]]
@@ -64,6 +68,7 @@ def memory_requests(store: MemoryStore, clock: FakeClock) -> RequestOpener:
                 MemorySessionRepository(store, clock),
                 MemoryTaskRepository(store, clock),
                 uow,
+                MemoryPasswordResetRepository(store),
             )
         finally:
             await uow.close()  # as the request scope does
@@ -81,6 +86,7 @@ def postgres_requests(pool: ConnectionPool, clock: FakeClock) -> RequestOpener:
                 PostgresSessionRepository(db, clock),
                 PostgresTaskRepository(db, clock),
                 db,
+                PostgresPasswordResetRepository(db),
             )
         finally:
             await db.close()  # as the request scope does
@@ -127,6 +133,10 @@ class Storage:
     @property
     def uow(self) -> UnitOfWork:
         return self.current.uow
+
+    @property
+    def password_resets(self) -> PasswordResetRepository:
+        return self.current.password_resets
 
     async def add_user(self, email: str | None = None, *, via: Repositories | None = None) -> User:
         user = User(uuid4(), email or f"{uuid4().hex[:12]}@example.com", None, "hash", NOW)
