@@ -146,9 +146,27 @@ class Absence(enum.Enum):
     STALE_VERSION = "the task has another version"
 
 
-class TaskRepository(Protocol):
-    """Every call acts for a caller: on the caller's tasks only, and only while the caller's
-    session is live — both are conditions of the one statement each call runs."""
+class TaskAbsence(Protocol):
+    async def absence(self, caller: AccessClaims, task_id: UUID) -> Absence:
+        """After a call on ``task_id`` matched nothing: why."""
+
+
+class TaskReader(TaskAbsence, Protocol):
+    """The read side of a caller's tasks. Every call acts for a caller: on the caller's tasks
+    only, and only while the caller's session is live — both conditions of the one statement
+    each call runs."""
+
+    async def get(self, caller: AccessClaims, task_id: UUID) -> Task | None: ...
+
+    async def page(
+        self, caller: AccessClaims, query: TaskQuery, after: Position | None, limit: int
+    ) -> tuple[list[Task], int] | None:
+        """Up to ``limit`` tasks after ``after`` in the query's order, and the count matching
+        it; ``None`` when the caller's session has ended."""
+
+
+class TaskWriter(TaskAbsence, Protocol):
+    """The write side of a caller's tasks, under the same conditions as ``TaskReader``."""
 
     async def add(self, caller: AccessClaims, task: Task, *, max_tasks: int) -> bool:
         """``False`` (nothing written) when the caller's session has ended; raises
@@ -181,8 +199,8 @@ class TaskRepository(Protocol):
         """Up to ``limit`` tasks after ``after`` in the query's order, and the count matching
         it; ``None`` when the caller's session has ended."""
 
-    async def absence(self, caller: AccessClaims, task_id: UUID) -> Absence:
-        """After a call on ``task_id`` matched nothing: why."""
+class TaskRepository(TaskReader, TaskWriter, Protocol):
+    """Both sides: what a storage adapter implements."""
 
 
 class RefreshTokens(Protocol):

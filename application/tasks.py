@@ -16,7 +16,9 @@ from application.ports import (
     Clock,
     IdentityProvider,
     IdGenerator,
-    TaskRepository,
+    TaskAbsence,
+    TaskReader,
+    TaskWriter,
 )
 from domain.errors import SessionEnded, TaskNotFound, VersionMismatch
 from domain.tasks import (
@@ -38,7 +40,7 @@ class TaskPolicy:
 @dataclass(frozen=True, slots=True)
 class CreateTask:
     identity: IdentityProvider
-    tasks: TaskRepository
+    tasks: TaskWriter
     ids: IdGenerator
     clock: Clock
     policy: TaskPolicy
@@ -59,7 +61,7 @@ class CreateTask:
 @dataclass(frozen=True, slots=True)
 class GetTask:
     identity: IdentityProvider
-    tasks: TaskRepository
+    tasks: TaskReader
 
     async def __call__(self, task_id: UUID) -> Task:
         caller = await self.identity.current()
@@ -72,7 +74,7 @@ class GetTask:
 @dataclass(frozen=True, slots=True)
 class ListTasks:
     identity: IdentityProvider
-    tasks: TaskRepository
+    tasks: TaskReader
     # The composition root passes the process's signer; the default (a random key) only
     # serves a use case built by hand, whose cursors then hold for that instance alone.
     cursors: CursorSigner = field(default_factory=CursorSigner.ephemeral)
@@ -102,7 +104,7 @@ _ABSENCE_ERRORS: dict[Absence, type[Exception]] = {
 }
 
 
-async def _why_missing(tasks: TaskRepository, caller: AccessClaims, task_id: UUID) -> Exception:
+async def _why_missing(tasks: TaskAbsence, caller: AccessClaims, task_id: UUID) -> Exception:
     """After a statement on a task matched nothing: 401, 404 or 412, with one more look."""
     return _ABSENCE_ERRORS[await tasks.absence(caller, task_id)]()
 
@@ -110,7 +112,7 @@ async def _why_missing(tasks: TaskRepository, caller: AccessClaims, task_id: UUI
 @dataclass(frozen=True, slots=True)
 class UpdateTask:
     identity: IdentityProvider
-    tasks: TaskRepository
+    tasks: TaskWriter
     clock: Clock
 
     async def __call__(self, write: TaskWrite) -> Task:
@@ -133,7 +135,7 @@ class CompleteTask:
     """Sets ``completed`` when given, else toggles it."""
 
     identity: IdentityProvider
-    tasks: TaskRepository
+    tasks: TaskWriter
     clock: Clock
 
     async def __call__(self, completion: Completion) -> Task:
@@ -158,7 +160,7 @@ class CompleteTask:
 @dataclass(frozen=True, slots=True)
 class DeleteTask:
     identity: IdentityProvider
-    tasks: TaskRepository
+    tasks: TaskWriter
 
     async def __call__(
         self, task_id: UUID, expected_versions: frozenset[int] | None = None
@@ -171,7 +173,7 @@ class DeleteTask:
 @dataclass(frozen=True, slots=True)
 class ClearCompletedTasks:
     identity: IdentityProvider
-    tasks: TaskRepository
+    tasks: TaskWriter
 
     async def __call__(self) -> int:
         caller = await self.identity.current()

@@ -72,6 +72,7 @@ from entrypoints.signing_secret import signing_secret
 
 SigningSecret = NewType("SigningSecret", bytes)
 RESET_REQUESTS_PER_EMAIL = "3/hour"
+    TaskReader,
 
 
 class CoreProvider(Provider):
@@ -209,7 +210,11 @@ class PostgresProvider(Provider):
 
     users = provide(PostgresUserRepository, scope=Scope.REQUEST, provides=UserRepository)
     sessions = provide(PostgresSessionRepository, scope=Scope.REQUEST, provides=SessionRepository)
-    tasks = provide(PostgresTaskRepository, scope=Scope.REQUEST, provides=TaskRepository)
+    tasks = provide(
+        PostgresTaskRepository,
+        scope=Scope.REQUEST,
+        provides=AnyOf[TaskRepository, TaskReader, TaskWriter],
+    )
     password_resets = provide(
         PostgresPasswordResetRepository, scope=Scope.REQUEST, provides=PasswordResetRepository
     )
@@ -232,7 +237,11 @@ class MemoryProvider(Provider):
 
     users = provide(MemoryUserRepository, scope=Scope.REQUEST, provides=UserRepository)
     sessions = provide(MemorySessionRepository, scope=Scope.REQUEST, provides=SessionRepository)
-    tasks = provide(MemoryTaskRepository, scope=Scope.REQUEST, provides=TaskRepository)
+    tasks = provide(
+        MemoryTaskRepository,
+        scope=Scope.REQUEST,
+        provides=AnyOf[TaskRepository, TaskReader, TaskWriter],
+    )
     password_resets = provide(
         MemoryPasswordResetRepository, scope=Scope.REQUEST, provides=PasswordResetRepository
     )
