@@ -74,6 +74,7 @@ SigningSecret = NewType("SigningSecret", bytes)
 RESET_REQUESTS_PER_EMAIL = "3/hour"
     TaskReader,
 
+    TaskWriter,
 
 class CoreProvider(Provider):
     """Process-wide services that hold no database state."""
