@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
 from application.dto import Credentials, Registration, TokenPair
@@ -238,7 +238,12 @@ class GetCurrentUser:
     users: UserRepository
 
     async def __call__(self) -> User:
-        user = await self.users.current(await self.identity.current())
+        caller = await self.identity.current()
+        user = await self.users.current(caller)
         if user is None:
             raise SessionEnded()
+        if (external := caller.external) is not None:  # the front end's latest word on these
+            user = replace(
+                user, email=external.email or user.email, name=external.name or user.name
+            )
         return user

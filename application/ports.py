@@ -30,12 +30,27 @@ class UnitOfWork(Protocol):
 
 
 @dataclass(frozen=True, slots=True)
+class ExternalCaller:
+    """Who a verified token of an external issuer (a Better Auth front end) names."""
+
+    issuer: str
+    subject: str
+    issued_at: int  # whole seconds: tokens issued at or before a logout of the user fail
+    email: str | None = None
+    name: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class AccessClaims:
     """The caller, as a valid access token names it. Whether its session is still live is a
-    condition of each statement that acts for the caller, not a separate look-up."""
+    condition of each statement that acts for the caller, not a separate look-up.
+
+    A caller with an external token has one session standing for all its external tokens;
+    it ends for the tokens issued up to a logout, not for later ones."""
 
     user_id: UUID
     session_id: UUID
+    external: ExternalCaller | None = None
 
 
 class UserRepository(Protocol):
@@ -172,8 +187,6 @@ class TaskWriter(TaskAbsence, Protocol):
         """``False`` (nothing written) when the caller's session has ended; raises
         ``QuotaExceeded`` when the caller has ``max_tasks`` tasks already."""
 
-    async def get(self, caller: AccessClaims, task_id: UUID) -> Task | None: ...
-
     async def update(
         self,
         caller: AccessClaims,
@@ -193,11 +206,6 @@ class TaskWriter(TaskAbsence, Protocol):
     async def delete_completed(self, caller: AccessClaims) -> int | None:
         """How many were deleted; ``None`` when the caller's session has ended."""
 
-    async def page(
-        self, caller: AccessClaims, query: TaskQuery, after: Position | None, limit: int
-    ) -> tuple[list[Task], int] | None:
-        """Up to ``limit`` tasks after ``after`` in the query's order, and the count matching
-        it; ``None`` when the caller's session has ended."""
 
 class TaskRepository(TaskReader, TaskWriter, Protocol):
     """Both sides: what a storage adapter implements."""
@@ -258,6 +266,44 @@ class TokenIssuer(Protocol):
 class TokenVerifier(Protocol):
     def verify_access(self, token: str) -> AccessClaims:
         """Raises ``InvalidToken`` for anything but a valid access token of this service."""
+
+
+class ExternalTokenVerifier(Protocol):
+    """Tokens of external issuers (Better Auth front ends), routed by their ``iss``."""
+
+    def accepts(self, issuer: str) -> bool: ...
+
+    async def verify(self, token: str) -> ExternalCaller | None:
+        """``None`` when the token does not claim an issuer this verifier accepts. Raises
+        ``InvalidToken`` (``TokenExpired`` for an otherwise valid token past its ``exp``) for
+        a bad one, ``Unavailable`` when its issuer's keys cannot be had at all."""
+
+
+@dataclass(frozen=True, slots=True)
+class Jwks:
+    """A JSON Web Key Set as its publisher served it, and how long it may be cached."""
+
+    keys: list[dict[str, object]]
+    max_age: int | None  # seconds, from ``Cache-Control: max-age``
+
+
+class JwksSource(Protocol):
+    async def fetch(self) -> Jwks:
+        """Raises ``Unavailable`` when the set cannot be fetched (unreachable, slow, not a
+        JSON Web Key Set)."""
+
+
+@dataclass(frozen=True, slots=True)
+class ExternalAccount:
+    user_id: UUID
+    session_id: UUID
+
+
+class ExternalAccounts(Protocol):
+    async def link(self, caller: ExternalCaller) -> ExternalAccount:
+        """The local account of (issuer, subject), created on first use with its session in
+        one step that concurrent first uses agree on. Never matched by email: an external
+        account is a user of its own. The email and name the caller brings are stored."""
 
 
 class AttemptLimiter(Protocol):

@@ -23,6 +23,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from adapters.mail.background import SEND_TIMEOUT_SECONDS, BackgroundAccountMail, Transport
 from adapters.mail.outbox import OutboxTransport
 from adapters.mail.smtp import SmtpTransport
+from adapters.memory.external_accounts import MemoryExternalAccounts
 from adapters.memory.password_resets import MemoryPasswordResetRepository
 from adapters.memory.repositories import (
     MemorySessionRepository,
@@ -33,6 +34,7 @@ from adapters.memory.store import MemoryStore
 from adapters.memory.unit_of_work import MemoryUnitOfWork
 from adapters.postgres.database import ConnectionPool, Database
 from adapters.postgres.engine import create_engine, database_target
+from adapters.postgres.external_accounts import PostgresExternalAccounts
 from adapters.postgres.password_resets import PostgresPasswordResetRepository
 from adapters.postgres.sessions import PostgresSessionRepository
 from adapters.postgres.tasks import PostgresTaskRepository
@@ -40,16 +42,27 @@ from adapters.postgres.users import PostgresUserRepository
 from adapters.rate_limits import ApiRequestLimiter, AuthRequestLimiter, LimitStore, RateLimiter
 from adapters.security.argon2_hasher import Argon2PasswordHasher
 from adapters.security.common_passwords import CommonPasswords
+from adapters.security.external_tokens import (
+    ExternalTokenRouter,
+    IssuerVerifier,
+    JwksKeys,
+    JwksVerifier,
+    SharedSecretVerifier,
+)
+from adapters.security.jwks_http import HttpJwksSource
 from adapters.security.jwt_tokens import JwtAccessTokens
 from adapters.security.refresh_tokens import MacRefreshTokens
 from adapters.security.reset_tokens import RandomResetTokens
 from adapters.system import SystemClock, UuidV7Generator
 from application import account, auth, password_reset, tasks
 from application.cursors import CursorSigner
+from application.external_callers import ExternalCallers
 from application.ports import (
     AccountMail,
     AttemptLimiter,
     Clock,
+    ExternalAccounts,
+    ExternalTokenVerifier,
     IdentityProvider,
     IdGenerator,
     PasswordBlocklist,
@@ -59,7 +72,9 @@ from application.ports import (
     ResetRequestLimiter,
     ResetTokens,
     SessionRepository,
+    TaskReader,
     TaskRepository,
+    TaskWriter,
     TokenIssuer,
     TokenVerifier,
     UnitOfWork,
@@ -72,9 +87,7 @@ from entrypoints.signing_secret import signing_secret
 
 SigningSecret = NewType("SigningSecret", bytes)
 RESET_REQUESTS_PER_EMAIL = "3/hour"
-    TaskReader,
 
-    TaskWriter,
 
 class CoreProvider(Provider):
     """Process-wide services that hold no database state."""
@@ -113,6 +126,27 @@ class CoreProvider(Provider):
             audience=settings.jwt_audience,
             lifetime_seconds=settings.access_token_seconds,
         )
+
+    @provide(scope=Scope.APP)
+    async def external_tokens(
+        self, settings: Settings, secret: SigningSecret
+    ) -> AsyncIterator[ExternalTokenVerifier]:
+        """The Better Auth front end's tokens: by its JWKS, or by the shared secret."""
+        issuer, audience = settings.external_issuer, settings.external_audience
+        verifiers: dict[str, IssuerVerifier] = {}
+        source = None
+        if issuer is not None and audience is not None:
+            if settings.external_jwt_shared_secret:
+                verifiers[issuer] = SharedSecretVerifier(secret, issuer=issuer, audience=audience)
+            elif settings.external_jwks is not None:
+                source = HttpJwksSource(settings.external_jwks)
+                keys = JwksKeys(source)
+                verifiers[issuer] = JwksVerifier(keys, issuer=issuer, audience=audience)
+        yield ExternalTokenRouter(verifiers)
+        if source is not None:
+            await source.close()
+
+    external_callers = provide(ExternalCallers, scope=Scope.APP)
 
     @provide(scope=Scope.APP)
     def cursor_signer(self, secret: SigningSecret) -> CursorSigner:
@@ -209,6 +243,12 @@ class PostgresProvider(Provider):
         yield database
         await database.close()  # rolls back what a use case began and did not commit
 
+    @provide(scope=Scope.APP)
+    def external_accounts(
+        self, pool: ConnectionPool, ids: IdGenerator, clock: Clock
+    ) -> ExternalAccounts:
+        return PostgresExternalAccounts(pool, ids, clock)
+
     users = provide(PostgresUserRepository, scope=Scope.REQUEST, provides=UserRepository)
     sessions = provide(PostgresSessionRepository, scope=Scope.REQUEST, provides=SessionRepository)
     tasks = provide(
@@ -235,6 +275,12 @@ class MemoryProvider(Provider):
         uow = MemoryUnitOfWork()
         yield uow
         await uow.close()  # rolls back what a use case began and did not commit
+
+    @provide(scope=Scope.APP)
+    def external_accounts(
+        self, store: MemoryStore, ids: IdGenerator, clock: Clock
+    ) -> ExternalAccounts:
+        return MemoryExternalAccounts(store, ids, clock)
 
     users = provide(MemoryUserRepository, scope=Scope.REQUEST, provides=UserRepository)
     sessions = provide(MemorySessionRepository, scope=Scope.REQUEST, provides=SessionRepository)
@@ -278,8 +324,9 @@ class HttpProvider(Provider):
         self,
         request: Request,  # type: ignore[type-arg]
         verifier: TokenVerifier,
+        external: ExternalCallers,
     ) -> IdentityProvider:
-        return BearerIdentity(request.headers.get("authorization"), verifier)
+        return BearerIdentity(request.headers.get("authorization"), verifier, external)
 
 
 def make_container(settings: Settings, *overrides: Provider) -> AsyncContainer:

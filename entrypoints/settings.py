@@ -8,6 +8,7 @@ import os
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Literal
+from urllib.parse import urlsplit
 
 import msgspec
 from dotenv import dotenv_values
@@ -62,6 +63,11 @@ class Settings(msgspec.Struct, kw_only=True, frozen=True):
     max_tasks_per_user: int = 10_000
     max_sessions_per_user: int = 50
     metrics_token: str | None = None  # when set, /metrics wants `Authorization: Bearer <it>`
+    # A Better Auth front end whose tokens are accepted beside ours (unset: none is).
+    external_jwt_issuer: str | None = None  # its origin, as its tokens' `iss` names it
+    external_jwt_audience: str | None = None  # default: the issuer
+    external_jwks_url: str | None = None  # default: {issuer}/api/auth/jwks
+    external_jwt_shared_secret: bool = False  # HS256 with BETTER_AUTH_SECRET instead of a JWKS
     startup_timeout: float = 30.0  # seconds start-up retries an unreachable database
     shutdown_timeout: float = 20.0  # seconds in-flight requests get to finish after SIGTERM
     todo_storage: Literal["postgres", "memory"] = "postgres"
@@ -108,6 +114,20 @@ class Settings(msgspec.Struct, kw_only=True, frozen=True):
     def password_reset_enabled(self) -> bool:
         """Production sends reset mail only through SMTP; without it the routes are absent."""
         return bool(self.smtp_url) or not self.production
+
+    @property
+    def external_issuer(self) -> str | None:
+        issuer = (self.external_jwt_issuer or "").strip().rstrip("/")
+        return issuer or None
+
+    @property
+    def external_audience(self) -> str | None:
+        return self.external_jwt_audience or self.external_issuer
+
+    @property
+    def external_jwks(self) -> str | None:
+        issuer = self.external_issuer
+        return self.external_jwks_url or (f"{issuer}/api/auth/jwks" if issuer else None)
 
     @property
     def effective_log_format(self) -> str:
@@ -212,8 +232,24 @@ def check_settings(settings: Settings) -> None:
             raise SettingsError(problem)
     if settings.password_reset_minutes < 1:
         raise SettingsError("PASSWORD_RESET_MINUTES must be at least 1")
+    check_external_tokens(settings)
     for name in ("login_failure_limit", "auth_rate_limit", "api_rate_limit"):
         try:
             parse(getattr(settings, name))
         except ValueError as error:
             raise SettingsError(f"{name.upper()}: {error}") from error
+
+
+def check_external_tokens(settings: Settings) -> None:
+    issuer = settings.external_issuer
+    if issuer is None:
+        return
+    if issuer == settings.jwt_issuer:
+        raise SettingsError("EXTERNAL_JWT_ISSUER must differ from JWT_ISSUER")
+    urls = {"EXTERNAL_JWT_ISSUER": issuer}
+    if not settings.external_jwt_shared_secret:
+        urls["EXTERNAL_JWKS_URL"] = settings.external_jwks or ""
+    for name, url in urls.items():
+        parts = urlsplit(url)
+        if parts.scheme not in {"http", "https"} or not parts.hostname:
+            raise SettingsError(f"{name} must be an http(s) URL, such as http://localhost:3000")

@@ -6,10 +6,11 @@ Each method runs without awaiting, so on one event loop it is as atomic as a sin
 from __future__ import annotations
 
 from dataclasses import replace
-from datetime import datetime
+from datetime import UTC, datetime
 from uuid import UUID
 
 from adapters.memory.store import MemoryStore, StoredSession
+from application.external_callers import not_before_after
 from application.ports import Absence, AccessClaims, Clock, ProfileChanges, Reused, Rotated
 from domain.errors import EmailTaken, QuotaExceeded
 from domain.tasks import (
@@ -32,7 +33,22 @@ def session_is_live(store: MemoryStore, caller: AccessClaims, clock: Clock) -> b
         and stored.session.user_id == caller.user_id
         and stored.revoked_at is None
         and stored.session.expires_at > clock.now()
+        and (stored.not_before is None or _issued_since(caller, stored.not_before))
     )
+
+
+def _issued_since(caller: AccessClaims, not_before: datetime) -> bool:
+    issued = caller.external.issued_at if caller.external is not None else None
+    return issued is not None and datetime.fromtimestamp(issued, UTC) >= not_before
+
+
+def _end_external_tokens(store: MemoryStore, caller: AccessClaims, clock: Clock) -> bool:
+    if not session_is_live(store, caller, clock):
+        return False
+    stored = store.sessions[caller.session_id]
+    not_before = not_before_after(clock.now())
+    stored.not_before = max(stored.not_before or not_before, not_before)
+    return True
 
 
 class MemoryUserRepository:
@@ -47,7 +63,16 @@ class MemoryUserRepository:
 
     async def by_email(self, email: str) -> User | None:
         key = email_key(email)
-        return next((u for u in self._store.users.values() if email_key(u.email) == key), None)
+        # External accounts are keyed by their issuer's subject, never found by email.
+        external = {a.user_id for a in self._store.external_identities.values()}
+        return next(
+            (
+                u
+                for u in self._store.users.values()
+                if email_key(u.email) == key and u.id not in external
+            ),
+            None,
+        )
 
     async def get(self, user_id: UUID) -> User | None:
         return self._store.users.get(user_id)
@@ -164,12 +189,16 @@ class MemorySessionRepository:
         return session_is_live(self._store, caller, self._clock)
 
     async def revoke(self, caller: AccessClaims) -> bool:
+        if caller.external is not None:
+            return _end_external_tokens(self._store, caller, self._clock)
         if not session_is_live(self._store, caller, self._clock):
             return False
         self._store.sessions[caller.session_id].revoked_at = self._clock.now()
         return True
 
     async def revoke_all(self, caller: AccessClaims) -> bool:
+        if caller.external is not None:  # the only session of an external user
+            return _end_external_tokens(self._store, caller, self._clock)
         if not session_is_live(self._store, caller, self._clock):
             return False
         now = self._clock.now()

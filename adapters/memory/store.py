@@ -14,6 +14,7 @@ from datetime import datetime
 from typing import Final, TypeVar
 from uuid import UUID
 
+from application.ports import ExternalAccount
 from domain.tasks import Task
 from domain.users import Session, User
 
@@ -101,6 +102,7 @@ class StoredSession:
     refresh_hash: bytes
     revoked_at: datetime | None = None
     refreshed_at: datetime | None = None
+    not_before: datetime | None = None  # an external user's: tokens issued before it fail
 
     def last_used(self) -> datetime:
         return self.refreshed_at or self.session.created_at
@@ -133,4 +135,6 @@ class MemoryStore:
     users: Table[UUID, User] = field(default_factory=Table)
     sessions: Table[UUID, StoredSession] = field(default_factory=Table)
     tasks: Table[UUID, Task] = field(default_factory=Table)
+    # (issuer, subject) of an external user → its account and session
+    external_identities: Table[tuple[str, str], ExternalAccount] = field(default_factory=Table)
     password_resets: Table[bytes, StoredReset] = field(default_factory=Table)

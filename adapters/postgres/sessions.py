@@ -17,6 +17,7 @@ from adapters.postgres.caller import (
 )
 from adapters.postgres.compiled import Compiled, compile_sql, param
 from adapters.postgres.database import Database
+from adapters.postgres.external_accounts import end_external_tokens
 from adapters.postgres.tables import sessions, users
 from application.ports import AccessClaims, Clock, Reused, Rotated
 from domain.users import Session, User
@@ -167,10 +168,14 @@ class PostgresSessionRepository:
         return bool(row[0])
 
     async def revoke(self, caller: AccessClaims) -> bool:
+        if caller.external is not None:
+            return await end_external_tokens(self._db, caller, self._clock)
         values = caller_values(caller, self._clock)
         return await self._db.fetchrow(_REVOKE.sql, *_REVOKE.args(**values)) is not None
 
     async def revoke_all(self, caller: AccessClaims) -> bool:
+        if caller.external is not None:  # the only session of an external user
+            return await end_external_tokens(self._db, caller, self._clock)
         values = caller_values(caller, self._clock)
         status = await self._db.execute(_REVOKE_ALL.sql, *_REVOKE_ALL.args(**values))
         return affected(status) > 0

@@ -41,6 +41,9 @@ sessions = sa.Table(
     # The hash of the session's current refresh token only (see adapters/security/refresh_tokens).
     sa.Column("refresh_hash", sa.LargeBinary),
     sa.Column("refreshed_at", sa.DateTime(timezone=True)),
+    # The session of an external user (one stands for all its external tokens) has ended for
+    # the tokens issued before this; set by a logout with such a token. NULL on the others.
+    sa.Column("not_before", sa.DateTime(timezone=True)),
     # Logout-all and the pruning at login both look up the sessions of one user.
     sa.Index("sessions_by_user", "user_id"),
 )
@@ -60,6 +63,25 @@ password_resets = sa.Table(
     sa.Column("expires_at", sa.DateTime(timezone=True), nullable=False),
     # A reset, a password change and the account's deletion end all tokens of one user.
     sa.Index("password_resets_by_user", "user_id"),
+)
+
+# Users of an external issuer (a Better Auth front end), by the issuer's own subject. The
+# account and its one session are made with the link and never matched by email.
+external_identities = sa.Table(
+    "external_identities",
+    metadata,
+    sa.Column("issuer", sa.Text, primary_key=True),
+    sa.Column("subject", sa.Text, primary_key=True),
+    sa.Column(
+        "user_id",
+        pg.UUID(as_uuid=True),
+        sa.ForeignKey("users.id", ondelete="CASCADE"),
+        nullable=False,
+    ),
+    # No cascade: the session goes with the account, never on its own.
+    sa.Column("session_id", pg.UUID(as_uuid=True), sa.ForeignKey("sessions.id"), nullable=False),
+    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+    sa.UniqueConstraint("user_id", name="external_identities_user_id_key"),
 )
 
 tasks = sa.Table(
@@ -83,6 +105,7 @@ tasks = sa.Table(
     sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
     sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
     sa.Column("version", sa.Integer, nullable=False),
+    sa.Column("category", sa.Text),
     sa.CheckConstraint("priority BETWEEN 1 AND 3", name="tasks_priority_range"),
     sa.CheckConstraint("version >= 1", name="tasks_version_positive"),
     # Keyset pagination: (owner, sort value, id) for every sort the list endpoint offers.
@@ -100,12 +123,14 @@ sa.Index(
     tasks.c.id,
 )
 
+# `category=` matches case-insensitively, any of several.
+sa.Index("tasks_by_user_category", tasks.c.user_id, sa.func.lower(tasks.c.category))
+
 # `q` searches titles and descriptions by substring (ILIKE): trigram indexes keep that fast.
 sa.Index(
     "tasks_title_trgm",
     tasks.c.title,
     postgresql_using="gin",
-    sa.Column("category", sa.Text),
     postgresql_ops={"title": "gin_trgm_ops"},
 )
 sa.Index(
@@ -114,6 +139,3 @@ sa.Index(
     postgresql_using="gin",
     postgresql_ops={"description": "gin_trgm_ops"},
 )
-# `category=` matches case-insensitively, any of several.
-sa.Index("tasks_by_user_category", tasks.c.user_id, sa.func.lower(tasks.c.category))
-

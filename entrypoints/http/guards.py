@@ -80,13 +80,25 @@ async def password_reset_available(connection: Connection) -> None:
 
 
 async def own_account(connection: Connection) -> None:
-    """``/api/{user_id}/tasks``: the caller's own id, else 403 (404 for a malformed id)."""
+    """``/api/{user_id}/tasks``: the caller's own id, else 403 (404 for a malformed id). An
+    external caller's ``sub`` is its id too; such ids have no fixed form, so while external
+    tokens are accepted a malformed id is only known after the token: 404 for the service's
+    own callers, 403 for external ones."""
+    raw = connection.path_params.get("user_id", "")
     try:
-        user_id = UUID(connection.path_params["user_id"])
-    except (KeyError, ValueError):
-        raise NotFound() from None
+        user_id: UUID | None = UUID(raw)
+    except ValueError:
+        settings: Settings = await _resolve(connection, Settings)
+        if settings.external_issuer is None:
+            raise NotFound() from None
+        user_id = None
     identity: IdentityProvider = await _resolve(connection, IdentityProvider)
-    if (await identity.current()).user_id != user_id:
+    caller = await identity.current()
+    if caller.external is not None and raw == caller.external.subject:
+        return
+    if user_id is None:
+        raise NotFound() if caller.external is None else NotYourAccount()
+    if caller.user_id != user_id:
         raise NotYourAccount()
 
 

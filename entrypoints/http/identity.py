@@ -7,27 +7,44 @@ without a look-up of its own.
 
 from __future__ import annotations
 
+from application.external_callers import ExternalCallers
 from application.ports import AccessClaims, TokenVerifier
 from domain.errors import AuthenticationRequired, InvalidToken
 
 
 class BearerIdentity:
-    """Request-scoped; verifies once, however many times a request asks."""
+    """Request-scoped; verifies once, however many times a request asks.
 
-    def __init__(self, authorization: str | None, verifier: TokenVerifier) -> None:
+    A token is the service's own first (nothing else is tried for those); one the service's
+    rules refuse outright goes to the external issuer it claims, if that one is accepted."""
+
+    def __init__(
+        self, authorization: str | None, verifier: TokenVerifier, external: ExternalCallers
+    ) -> None:
         self._authorization = authorization
         self._verifier = verifier
+        self._external = external
         self._claims: AccessClaims | None = None
 
     async def current(self) -> AccessClaims:
         if self._claims is None:
-            self._claims = self._authenticate()
+            token = self._token()
+            try:
+                self._claims = self._verifier.verify_access(token)
+            except InvalidToken as refused:
+                # Expired or ended is the service's own token's answer: it stands.
+                if type(refused) is not InvalidToken:
+                    raise
+                external = await self._external.caller(token)
+                if external is None:
+                    raise
+                self._claims = external
         return self._claims
 
-    def _authenticate(self) -> AccessClaims:
+    def _token(self) -> str:
         if not self._authorization:
             raise AuthenticationRequired()
         scheme, _, token = self._authorization.strip().partition(" ")
         if scheme.lower() != "bearer" or not token.strip():
             raise InvalidToken()
-        return self._verifier.verify_access(token.strip())
+        return token.strip()

@@ -6,7 +6,7 @@ from __future__ import annotations
 import re
 from collections import Counter
 from typing import Any
-from urllib.parse import urlencode
+from urllib.parse import quote, urlencode
 from uuid import UUID
 
 from litestar import Request
@@ -109,11 +109,18 @@ def collection_path(request: Request[Any, Any, Any]) -> str:
     ``/api/v1/tasks`` or ``/api/v1/{user_id}/tasks``, with the caller's id (checked by the
     route's guard) in canonical form, under the prefix the client used (``/api`` or ``/api/v1``)."""
     template: str = request.scope["path_template"].rstrip("/")
-    path = _PATH_PARAMETER.sub(lambda m: str(UUID(str(request.path_params[m[1]]))), template)
+    path = _PATH_PARAMETER.sub(lambda m: _path_id(str(request.path_params[m[1]])), template)
     sent = _SLASHES.sub("/", request.scope["state"].get("original_path", request.url.path))
     if not (sent == VERSIONED_PREFIX or sent.startswith(VERSIONED_PREFIX + "/")):
         path = UNVERSIONED_PREFIX + path.removeprefix(VERSIONED_PREFIX)
     return path
+
+
+def _path_id(value: str) -> str:
+    try:
+        return str(UUID(value))
+    except ValueError:  # an external caller's ``sub`` (the guard checked it): any text
+        return quote(value, safe="")
 
 
 def next_link(request: Request[Any, Any, Any], cursor: str) -> str:

@@ -1,0 +1,305 @@
+"""Tokens of an external issuer (a Better Auth front end), verified with joserfc.
+
+A token is routed by its ``iss`` to the verifier of that issuer: keys from the issuer's JWKS
+(each key allows only the algorithms of its type, and is chosen by ``kid``), or the shared
+secret (HS256) for front ends that mint their own tokens with it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import json
+import math
+import time
+import warnings
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any, Protocol, TypeGuard
+
+from joserfc import jws, jwt
+from joserfc.errors import JoseError, SecurityWarning
+from joserfc.jwk import ECKey, OctKey, OKPKey, RSAKey
+
+from application.ports import ExternalCaller, JwksSource
+from domain.errors import InvalidToken, TokenExpired, Unavailable
+from domain.text import check_text, has_surrogates
+
+# RFC 9864 deprecates "EdDSA" in favour of "Ed25519"; Better Auth signs with "EdDSA".
+warnings.filterwarnings("ignore", message="EdDSA is deprecated", category=SecurityWarning)
+
+LEEWAY_SECONDS = 10
+SUBJECT_MAX_LENGTH = 255
+# Headers that would let a token name its own verification key, or demand extensions.
+FORBIDDEN_HEADERS = frozenset({"jku", "jwk", "x5u", "x5c", "crit"})
+DEFAULT_MAX_AGE_SECONDS = 600  # Better Auth sends no Cache-Control
+UNKNOWN_KID_REFETCH_SECONDS = 30.0  # at most one refetch for unknown key ids per this
+STALE_KEYS_USABLE_SECONDS = 24 * 3600  # while the JWKS cannot be fetched
+STALE_REFETCH_SECONDS = 30.0  # with usable keys, a failed refresh waits this long to retry
+MIN_RSA_BITS = 2048
+MAX_TOKEN_PART_BYTES = 16 * 1024
+
+Key = OKPKey | ECKey | RSAKey | OctKey
+_PUBLIC_MEMBERS = frozenset({"kty", "crv", "x", "y", "n", "e", "kid"})  # never a private part
+
+
+class IssuerVerifier(Protocol):
+    """Verifies the tokens of one issuer."""
+
+    issuer: str
+
+    async def verify(self, token: str) -> ExternalCaller: ...
+
+
+class ExternalTokenRouter:
+    """Hands a token to the verifier of the issuer it claims; ``None`` for other issuers."""
+
+    def __init__(self, verifiers: Mapping[str, IssuerVerifier]) -> None:
+        self._verifiers = dict(verifiers)
+
+    def accepts(self, issuer: str) -> bool:
+        return issuer in self._verifiers
+
+    async def verify(self, token: str) -> ExternalCaller | None:
+        issuer = claimed_issuer(token)
+        verifier = self._verifiers.get(issuer) if issuer is not None else None
+        return await verifier.verify(token) if verifier is not None else None
+
+
+def claimed_issuer(token: str) -> str | None:
+    """The ``iss`` a compact JWS claims, unverified: only to choose who verifies it."""
+    parts = token.split(".")
+    if len(parts) != 3 or len(parts[1]) > MAX_TOKEN_PART_BYTES:
+        return None
+    try:
+        payload = json.loads(base64.urlsafe_b64decode(parts[1] + "=" * (-len(parts[1]) % 4)))
+    except ValueError:  # binascii.Error and JSON errors are ValueErrors
+        return None
+    issuer = payload.get("iss") if isinstance(payload, dict) else None
+    return issuer if isinstance(issuer, str) else None
+
+
+@dataclass(frozen=True, slots=True)
+class ClaimRules:
+    """What every external token must claim, whoever signed it."""
+
+    issuer: str
+    audience: str
+
+    def caller(self, claims: dict[str, Any], now: float) -> ExternalCaller:
+        """Every rule but ``exp`` first: only an otherwise valid token is "expired"."""
+        subject, issued_at, expires = claims.get("sub"), claims.get("iat"), claims.get("exp")
+        if (
+            claims.get("iss") != self.issuer
+            or not _audience_matches(claims.get("aud"), self.audience)
+            or not _is_subject(subject)
+            or not _is_time(issued_at)
+            or not _is_time(expires)
+            or issued_at > now + LEEWAY_SECONDS  # issued in the future: it would outlive logouts
+        ):
+            raise InvalidToken()
+        not_before = claims.get("nbf")
+        if not_before is not None and (
+            not _is_time(not_before) or not_before > now + LEEWAY_SECONDS
+        ):
+            raise InvalidToken()
+        if expires <= now - LEEWAY_SECONDS:
+            raise TokenExpired()
+        return ExternalCaller(
+            issuer=self.issuer,
+            subject=subject,
+            issued_at=math.floor(issued_at),
+            email=_text(claims.get("email"), 254),
+            name=_text(claims.get("name"), 100),
+        )
+
+
+def _audience_matches(audience: object, expected: str) -> bool:
+    if isinstance(audience, str):
+        return audience == expected
+    return isinstance(audience, list) and expected in audience
+
+
+def _is_subject(subject: object) -> TypeGuard[str]:
+    # Stored as text: NUL and lone surrogates cannot be, so such a subject is no subject.
+    return (
+        isinstance(subject, str)
+        and 1 <= len(subject) <= SUBJECT_MAX_LENGTH
+        and "\x00" not in subject
+        and not has_surrogates(subject)
+    )
+
+
+def _is_time(value: object) -> TypeGuard[int | float]:
+    return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
+
+
+def _text(value: object, max_length: int) -> str | None:
+    """A profile claim as the account rules would take it, or nothing."""
+    if not isinstance(value, str):
+        return None
+    cleaned, error = check_text("claim", value, min_length=1, max_length=max_length)
+    return None if error else cleaned
+
+
+def _checked_header(token: str) -> dict[str, Any]:
+    try:
+        header = dict(jws.extract_compact(token.encode("ascii")).protected)
+    except (JoseError, ValueError, TypeError, UnicodeError) as error:
+        raise InvalidToken() from error
+    if FORBIDDEN_HEADERS & header.keys():
+        raise InvalidToken()
+    return header
+
+
+def _decode(token: str, key: Key, algorithm: str) -> dict[str, Any]:
+    try:
+        return dict(jwt.decode(token, key, algorithms=[algorithm]).claims)
+    except (JoseError, ValueError, TypeError, KeyError) as error:
+        raise InvalidToken() from error
+
+
+class SharedSecretVerifier:
+    """HS256 tokens signed with ``BETTER_AUTH_SECRET``, from one issuer."""
+
+    def __init__(
+        self, secret: bytes, *, issuer: str, audience: str, now: Callable[[], float] = time.time
+    ) -> None:
+        self.issuer = issuer
+        self._key = OctKey.import_key(secret)
+        self._rules = ClaimRules(issuer, audience)
+        self._now = now
+
+    async def verify(self, token: str) -> ExternalCaller:
+        if _checked_header(token).get("alg") != "HS256":
+            raise InvalidToken()
+        return self._rules.caller(_decode(token, self._key, "HS256"), self._now())
+
+
+class JwksVerifier:
+    """Tokens signed with a key of the issuer's JWKS."""
+
+    def __init__(
+        self, keys: JwksKeys, *, issuer: str, audience: str, now: Callable[[], float] = time.time
+    ) -> None:
+        self.issuer = issuer
+        self._keys = keys
+        self._rules = ClaimRules(issuer, audience)
+        self._now = now
+
+    async def verify(self, token: str) -> ExternalCaller:
+        header = _checked_header(token)
+        kid, algorithm = header.get("kid"), header.get("alg")
+        if not isinstance(kid, str) or not isinstance(algorithm, str):
+            raise InvalidToken()
+        published = await self._keys.get(kid)
+        if algorithm not in published.algorithms:
+            raise InvalidToken()
+        return self._rules.caller(_decode(token, published.key, algorithm), self._now())
+
+
+@dataclass(frozen=True, slots=True)
+class PublishedKey:
+    key: Key
+    algorithms: frozenset[str]  # what a token signed with it may name as its ``alg``
+
+
+def published_key(jwk: dict[str, object]) -> tuple[str, PublishedKey] | None:
+    """A usable signing key of a JWKS with its ``kid``; ``None`` for any other entry."""
+    kid, kty, crv, alg = jwk.get("kid"), jwk.get("kty"), jwk.get("crv"), jwk.get("alg")
+    if not isinstance(kid, str) or jwk.get("use", "sig") != "sig":
+        return None
+    if "key_ops" in jwk and not (isinstance(ops := jwk["key_ops"], list) and "verify" in ops):
+        return None
+    public: dict[str, str | list[str]] = {
+        k: v for k, v in jwk.items() if k in _PUBLIC_MEMBERS and isinstance(v, str)
+    }
+    key: Key
+    try:
+        if kty == "OKP" and crv == "Ed25519":
+            key, algorithms = OKPKey.import_key(public), frozenset({"EdDSA"})
+        elif kty == "EC" and crv == "P-256":
+            key, algorithms = ECKey.import_key(public), frozenset({"ES256"})
+        elif kty == "RSA":
+            key, algorithms = RSAKey.import_key(public), frozenset({"RS256", "PS256"})
+            if key.raw_value.key_size < MIN_RSA_BITS:
+                return None
+        else:
+            return None
+    except (JoseError, ValueError, TypeError) as error:
+        del error  # a malformed entry is skipped; the others stay usable
+        return None
+    if alg is not None:  # a key that names its algorithm allows only that one
+        algorithms = algorithms & {alg}
+    return (kid, PublishedKey(key, algorithms)) if algorithms else None
+
+
+class JwksKeys:
+    """The issuer's keys by ``kid``, cached.
+
+    Fresh for ``Cache-Control: max-age`` (else 10 minutes), then refetched; an unknown ``kid``
+    refetches at once, at most once per 30 seconds. While the set cannot be fetched, keys
+    fetched within the last 24 hours stay usable. A key that cannot be had is a 401, unless
+    the set cannot be fetched and nothing usable is cached: then the issuer is unavailable.
+    One fetch at a time: requests that wait for it share its outcome.
+    """
+
+    def __init__(self, source: JwksSource, *, clock: Callable[[], float] = time.monotonic) -> None:
+        self._source = source
+        self._clock = clock
+        self._keys: dict[str, PublishedKey] = {}
+        self._fetched_at: float | None = None  # of the last successful fetch
+        self._fresh_until = -math.inf
+        self._retry_at = -math.inf  # after a failed refresh of usable keys
+        self._unknown_kid_fetch_at = -math.inf
+        self._fetches = 0  # attempts so far, success or not
+        self._last_failure: Unavailable | None = None
+        self._lock = asyncio.Lock()
+
+    async def get(self, kid: str) -> PublishedKey:
+        now = self._clock()
+        stale = now >= self._fresh_until and now >= self._retry_at
+        if stale:
+            await self._fetch(self._fetches)
+        if (key := self._usable(self._clock()).get(kid)) is not None:
+            return key
+        if not stale:
+            if now - self._unknown_kid_fetch_at >= UNKNOWN_KID_REFETCH_SECONDS:
+                self._unknown_kid_fetch_at = now
+                await self._fetch(self._fetches)
+            elif self._lock.locked():  # a refetch is under way: its keys may have this one
+                await self._fetch(self._fetches)
+            if (key := self._usable(self._clock()).get(kid)) is not None:
+                return key
+        if self._last_failure is not None and not self._usable(self._clock()):
+            raise self._last_failure
+        raise InvalidToken()
+
+    def _usable(self, now: float) -> dict[str, PublishedKey]:
+        fetched = self._fetched_at is not None and now - self._fetched_at <= (
+            STALE_KEYS_USABLE_SECONDS
+        )
+        return self._keys if fetched else {}
+
+    async def _fetch(self, seen: int) -> None:
+        """Fetch the set, unless a fetch has happened since ``seen`` attempts were counted
+        (a request that waited for a concurrent fetch takes its outcome)."""
+        async with self._lock:
+            if self._fetches != seen:
+                return
+            self._fetches += 1
+            try:
+                jwks = await self._source.fetch()
+            except Unavailable as error:
+                self._last_failure = error
+                now = self._clock()
+                if self._usable(now):  # serve those, and do not wait on the issuer each time
+                    self._retry_at = now + STALE_REFETCH_SECONDS
+                return
+            now = self._clock()
+            self._keys = dict(filter(None, map(published_key, jwks.keys)))
+            self._fetched_at = now
+            max_age = DEFAULT_MAX_AGE_SECONDS if jwks.max_age is None else jwks.max_age
+            self._fresh_until = now + min(max_age, STALE_KEYS_USABLE_SECONDS)
+            self._retry_at = -math.inf
+            self._last_failure = None
