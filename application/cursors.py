@@ -19,7 +19,7 @@ from datetime import date, datetime
 from uuid import UUID
 
 from domain.errors import FieldError, ValidationFailed
-from domain.tasks import Position, SortField, SortValue, TaskQuery
+from domain.task_listing import Position, SortField, SortValue, TaskQuery
 
 # The longest cursor issued: a title sort value of 255 code points (up to twice that once
 # lower-cased) at four UTF-8 bytes each, in base64, plus the tag. Longer is refused unread.

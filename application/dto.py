@@ -5,7 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from uuid import UUID
 
-from domain.tasks import KEEP, Keep, Task, TaskChanges, TaskQuery
+from domain.task_listing import TaskQuery
+from domain.tasks import KEEP, Keep, Task, TaskChanges
 from domain.users import User
 
 

@@ -8,7 +8,8 @@ from datetime import datetime, timedelta
 from typing import Protocol
 from uuid import UUID
 
-from domain.tasks import KEEP, Keep, Position, Task, TaskChanges, TaskQuery
+from domain.task_listing import Position, TaskQuery
+from domain.tasks import KEEP, Keep, Task, TaskChanges
 from domain.users import Session, User
 
 

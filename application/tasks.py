@@ -21,15 +21,8 @@ from application.ports import (
     TaskWriter,
 )
 from domain.errors import SessionEnded, TaskNotFound, VersionMismatch
-from domain.tasks import (
-    KEEP,
-    Position,
-    Task,
-    TaskChanges,
-    clean_changes,
-    new_task,
-    position_value,
-)
+from domain.task_listing import Position, position_value
+from domain.tasks import KEEP, Task, TaskChanges, clean_changes, new_task
 
 
 @dataclass(frozen=True, slots=True)

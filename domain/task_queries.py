@@ -6,8 +6,9 @@ from __future__ import annotations
 from datetime import date
 
 from domain.errors import FieldError, ValidationFailed
-from domain.tasks import Priority, SortField, Status, TaskFilter, TaskQuery, TaskSort, fold_case
-from domain.text import check_text
+from domain.task_listing import SortField, Status, TaskFilter, TaskQuery, TaskSort
+from domain.tasks import Priority
+from domain.text import check_text, fold_case
 
 SORT_DOC = (
     "created_at, updated_at, due_date, priority or title; prefix '-' for descending. "

@@ -43,3 +43,10 @@ def check_text(
     if control_characters(cleaned, allowed_controls):
         return cleaned, FieldError(field, "must not contain control characters")
     return cleaned, None
+
+
+def fold_case(text: str) -> str:
+    """Text as case-insensitive comparisons see it: each character lower-cased on its own, as
+    PostgreSQL's ``lower()`` and ``ILIKE`` do (no context rule such as Greek final sigma, no
+    ``ß`` to ``ss``), so both storages sort and search alike."""
+    return "".join(map(str.lower, text))

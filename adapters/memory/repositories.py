@@ -13,16 +13,8 @@ from adapters.memory.store import MemoryStore, StoredSession
 from application.external_callers import not_before_after
 from application.ports import Absence, AccessClaims, Clock, ProfileChanges, Reused, Rotated
 from domain.errors import EmailTaken, QuotaExceeded
-from domain.tasks import (
-    KEEP,
-    Position,
-    Task,
-    TaskChanges,
-    TaskQuery,
-    apply_changes,
-    position_key,
-    sort_value,
-)
+from domain.task_listing import Position, TaskQuery, position_key, sort_value
+from domain.tasks import KEEP, Task, TaskChanges, apply_changes
 from domain.users import Session, User, email_key
 
 

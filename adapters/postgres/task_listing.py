@@ -12,7 +12,7 @@ from sqlalchemy.dialects import postgresql as pg
 from adapters.postgres.caller import CALLER_USER, live_session
 from adapters.postgres.compiled import Compiled, compile_sql, param
 from adapters.postgres.tables import tasks
-from domain.tasks import SortField, TaskFilter, TaskSort
+from domain.task_listing import SortField, TaskFilter, TaskSort
 
 _FILTERS = (
     "completed",

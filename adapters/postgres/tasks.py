@@ -18,7 +18,8 @@ from adapters.postgres.tables import tasks, users
 from adapters.postgres.task_listing import empty_page, filter_shape, filter_values, page
 from application.ports import Absence, AccessClaims, Clock
 from domain.errors import QuotaExceeded
-from domain.tasks import Position, Priority, Task, TaskChanges, TaskQuery
+from domain.task_listing import Position, TaskQuery
+from domain.tasks import Priority, Task, TaskChanges
 
 TASK_ID = param("task_id", tasks.c.id)
 

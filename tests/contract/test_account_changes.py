@@ -11,7 +11,7 @@ import pytest
 
 from application.ports import AccessClaims, ProfileChanges, Reused
 from domain.errors import EmailTaken
-from domain.tasks import TaskQuery
+from domain.task_listing import TaskQuery
 from domain.users import User
 from tests.contract.harness import LIFETIME, Storage
 

@@ -9,7 +9,8 @@ import pytest
 
 from application.ports import Absence, AccessClaims, Reused, Rotated
 from domain.errors import EmailTaken
-from domain.tasks import TaskChanges, TaskQuery
+from domain.task_listing import TaskQuery
+from domain.tasks import TaskChanges
 from domain.users import Session, User
 from tests.contract.harness import LIFETIME, NOW, Storage
 

@@ -9,17 +9,8 @@ from uuid import UUID
 import pytest
 
 from application.ports import AccessClaims
-from domain.tasks import (
-    Position,
-    Priority,
-    SortField,
-    Task,
-    TaskChanges,
-    TaskFilter,
-    TaskQuery,
-    TaskSort,
-    sort_value,
-)
+from domain.task_listing import Position, SortField, TaskFilter, TaskQuery, TaskSort, sort_value
+from domain.tasks import Priority, Task, TaskChanges
 from tests.contract.harness import NOW, Storage, due
 
 HIGH, MEDIUM, LOW = Priority.HIGH, Priority.MEDIUM, Priority.LOW

@@ -6,7 +6,8 @@ import pytest
 
 from application.ports import Absence, AccessClaims
 from domain.errors import QuotaExceeded
-from domain.tasks import Priority, Task, TaskChanges, TaskFilter, TaskQuery
+from domain.task_listing import TaskFilter, TaskQuery
+from domain.tasks import Priority, Task, TaskChanges
 from tests.contract.harness import Storage, due
 
 

@@ -11,7 +11,8 @@ import pytest
 
 from application.ports import AccessClaims, Rotated
 from domain.errors import QuotaExceeded
-from domain.tasks import TaskChanges, TaskQuery
+from domain.task_listing import TaskQuery
+from domain.tasks import TaskChanges
 from tests.contract.harness import Storage
 
 T = TypeVar("T")

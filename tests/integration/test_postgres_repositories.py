@@ -25,17 +25,8 @@ from application.auth import RefreshSession, SessionPolicy, SessionStarter
 from application.ports import Absence, AccessClaims, Reused, Rotated
 from application.tasks import TaskPolicy
 from domain.errors import EmailTaken, InvalidToken, QuotaExceeded
-from domain.tasks import (
-    Position,
-    Priority,
-    SortField,
-    TaskChanges,
-    TaskFilter,
-    TaskQuery,
-    TaskSort,
-    new_task,
-    sort_value,
-)
+from domain.task_listing import Position, SortField, TaskFilter, TaskQuery, TaskSort, sort_value
+from domain.tasks import Priority, TaskChanges, new_task
 from domain.users import Session, User
 from tests.fakes import FakeClock, FakeTokens
 from tests.support.statements import counting_statements

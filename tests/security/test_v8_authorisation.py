@@ -22,14 +22,8 @@ import pytest
 
 from application.cursors import CursorSigner
 from domain.errors import ValidationFailed
-from domain.tasks import (
-    Position,
-    Priority,
-    SortField,
-    TaskFilter,
-    TaskQuery,
-    TaskSort,
-)
+from domain.task_listing import Position, SortField, TaskFilter, TaskQuery, TaskSort
+from domain.tasks import Priority
 from tests.support.app import register
 from tests.support.caller import Caller as BaseCaller
 

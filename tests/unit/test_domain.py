@@ -8,13 +8,11 @@ from uuid import UUID
 import pytest
 
 from domain.errors import ValidationFailed
+from domain.task_listing import SortField, TaskFilter, TaskSort
 from domain.tasks import (
     KEEP,
     Priority,
-    SortField,
     TaskChanges,
-    TaskFilter,
-    TaskSort,
     apply_changes,
     clean_changes,
     clean_tags,

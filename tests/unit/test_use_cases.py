@@ -44,7 +44,8 @@ from domain.errors import (
     ValidationFailed,
     VersionMismatch,
 )
-from domain.tasks import TaskChanges, TaskQuery, new_task
+from domain.task_listing import TaskQuery
+from domain.tasks import TaskChanges, new_task
 from domain.users import Session
 from tests.fakes import (
     FakeClock,
