@@ -43,9 +43,6 @@ class ExternalCallers:
         self._accounts = accounts
         self._known: dict[tuple[str, str], ExternalAccount] = {}
 
-    def accepts(self, issuer: str) -> bool:
-        return self._tokens.accepts(issuer)
-
     async def caller(self, token: str) -> AccessClaims | None:
         """The caller an external token names; ``None`` when it claims no issuer accepted
         here. Raises as ``ExternalTokenVerifier.verify`` does."""

@@ -272,8 +272,6 @@ class TokenVerifier(Protocol):
 class ExternalTokenVerifier(Protocol):
     """Tokens of external issuers (Better Auth front ends), routed by their ``iss``."""
 
-    def accepts(self, issuer: str) -> bool: ...
-
     async def verify(self, token: str) -> ExternalCaller | None:
         """``None`` when the token does not claim an issuer this verifier accepts. Raises
         ``InvalidToken`` (``TokenExpired`` for an otherwise valid token past its ``exp``) for

@@ -57,9 +57,6 @@ class ExternalTokenRouter:
     def __init__(self, verifiers: Mapping[str, IssuerVerifier]) -> None:
         self._verifiers = dict(verifiers)
 
-    def accepts(self, issuer: str) -> bool:
-        return issuer in self._verifiers
-
     async def verify(self, token: str) -> ExternalCaller | None:
         issuer = claimed_issuer(token)
         verifier = self._verifiers.get(issuer) if issuer is not None else None
@@ -204,7 +201,7 @@ class PublishedKey:
     algorithms: frozenset[str]  # what a token signed with it may name as its ``alg``
 
 
-def published_key(jwk: dict[str, object]) -> tuple[str, PublishedKey] | None:
+def published_key(jwk: Mapping[str, object]) -> tuple[str, PublishedKey] | None:
     """A usable signing key of a JWKS with its ``kid``; ``None`` for any other entry."""
     kid, kty, crv, alg = jwk.get("kid"), jwk.get("kty"), jwk.get("crv"), jwk.get("alg")
     if not isinstance(kid, str) or jwk.get("use", "sig") != "sig":
@@ -252,7 +249,7 @@ class JwksKeys:
         self._fresh_until = -math.inf
         self._retry_at = -math.inf  # after a failed refresh of usable keys
         self._unknown_kid_fetch_at = -math.inf
-        self._fetches = 0  # attempts so far, success or not
+        self._fetches = 0  # attempts completed so far, success or not
         self._last_failure: Unavailable | None = None
         self._lock = asyncio.Lock()
 
@@ -282,24 +279,29 @@ class JwksKeys:
         return self._keys if fetched else {}
 
     async def _fetch(self, seen: int) -> None:
-        """Fetch the set, unless a fetch has happened since ``seen`` attempts were counted
-        (a request that waited for a concurrent fetch takes its outcome)."""
+        """Fetch the set, unless a fetch has completed since ``seen`` were counted (a
+        request that waited for a concurrent fetch takes its outcome)."""
         async with self._lock:
             if self._fetches != seen:
                 return
-            self._fetches += 1
             try:
-                jwks = await self._source.fetch()
-            except Unavailable as error:
-                self._last_failure = error
-                now = self._clock()
-                if self._usable(now):  # serve those, and do not wait on the issuer each time
-                    self._retry_at = now + STALE_REFETCH_SECONDS
-                return
+                await self._fetch_now()
+            finally:
+                self._fetches += 1
+
+    async def _fetch_now(self) -> None:
+        try:
+            jwks = await self._source.fetch()
+        except Unavailable as error:
+            self._last_failure = error
             now = self._clock()
-            self._keys = dict(filter(None, map(published_key, jwks.keys)))
-            self._fetched_at = now
-            max_age = DEFAULT_MAX_AGE_SECONDS if jwks.max_age is None else jwks.max_age
-            self._fresh_until = now + min(max_age, STALE_KEYS_USABLE_SECONDS)
-            self._retry_at = -math.inf
-            self._last_failure = None
+            if self._usable(now):  # serve those, and do not wait on the issuer each time
+                self._retry_at = now + STALE_REFETCH_SECONDS
+            return
+        now = self._clock()
+        self._keys = dict(filter(None, map(published_key, jwks.keys)))
+        self._fetched_at = now
+        max_age = DEFAULT_MAX_AGE_SECONDS if jwks.max_age is None else jwks.max_age
+        self._fresh_until = now + min(max_age, STALE_KEYS_USABLE_SECONDS)
+        self._retry_at = -math.inf
+        self._last_failure = None

@@ -8,7 +8,7 @@ import contextlib
 import hashlib
 import hmac
 import time
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from typing import Any
 
 import httpx
@@ -25,7 +25,7 @@ from application.ports import ExternalTokenVerifier
 from entrypoints.http.app import create_app
 from entrypoints.ioc import make_container
 from entrypoints.settings import Settings
-from tests.support.app import TEST_SECRET, bearer, register
+from tests.support.app import PASSWORD, TEST_SECRET, bearer, register
 from tests.support.external_issuer import (
     ISSUER,
     JwksServer,
@@ -38,6 +38,7 @@ from tests.support.external_issuer import (
     unsigned,
     unused_port_url,
 )
+from tests.support.statements import counting_statements
 
 PROBLEMS = "https://todo.dev/problems/"
 
@@ -147,15 +148,9 @@ async def test_an_external_user_is_never_merged_with_a_local_account_by_email(
     assert mine.json() == []
     # The local account still logs in; the email is not taken from it.
     login = await client.post(
-        "/api/auth/login", json={"email": "same@example.com", "password": local_password()}
+        "/api/auth/login", json={"email": "same@example.com", "password": PASSWORD}
     )
     assert login.status_code == 200
-
-
-def local_password() -> str:
-    from tests.support.app import PASSWORD
-
-    return PASSWORD
 
 
 async def test_key_rotation_picks_up_a_new_kid_and_keeps_the_old_one_while_published(
@@ -545,3 +540,42 @@ async def test_without_an_external_issuer_external_tokens_are_401(
         )
         assert response.status_code == 401
         assert problem_type(response) == "invalid-token"
+
+
+@pytest.mark.parametrize("storage", ["postgres"])
+async def test_an_external_callers_request_is_one_statement_once_linked(
+    external_settings: Callable[..., Settings], jwks: JwksServer, storage: str
+) -> None:
+    key = signing_key()
+    jwks.publish(key)
+    headers = auth(mint(key, "EdDSA", claims_for("counted")))
+    async with serve(external_settings()) as (client, container):
+        engine = await container.get(AsyncEngine)
+
+        async def statements_of(request: Awaitable[httpx.Response]) -> list[str]:
+            with counting_statements(engine) as sent:
+                response = await request
+                await asyncio.sleep(0)  # query loggers are called soon, not at once
+                await asyncio.sleep(0)
+            assert response.is_success, response.text
+            return sent
+
+        first = await statements_of(client.get("/api/auth/me", headers=headers))
+        assert len(first) == 2  # the link, made once per process, then the request's own
+        assert "external_identities" in first[0]
+        created = await client.post("/api/tasks", json={"title": "t"}, headers=headers)
+        task = f"/api/tasks/{created.json()['id']}"
+        requests = {
+            "me": client.get("/api/auth/me", headers=headers),
+            "create": client.post("/api/tasks", json={"title": "u"}, headers=headers),
+            "get": client.get(task, headers=headers),
+            "list": client.get("/api/tasks", headers=headers),
+            "patch": client.patch(task, json={"starred": True}, headers=headers),
+            "alias": client.get("/api/counted/tasks", headers=headers),
+            "delete": client.delete(task, headers=headers),
+            "logout-all": client.post("/api/auth/logout-all", headers=headers),
+        }
+        for name, request in requests.items():
+            sent = await statements_of(request)
+            assert len(sent) == 1, (name, sent)
+            assert "not_before" in sent[0], name  # the logout check is in that statement

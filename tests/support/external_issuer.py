@@ -87,7 +87,9 @@ class JwksServer:
     status: int = 200
     delay: float = 0.0
     cache_control: str | None = None
+    raw_body: bytes | None = None  # served instead of the key set
     fetches: int = 0
+    connections: int = 0
 
     def publish(self, *keys: SigningKey) -> None:
         self.keys = [public_jwk(key) for key in keys]
@@ -100,11 +102,15 @@ def jwks_server() -> Iterator[JwksServer]:
     class Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"  # keep-alive: the client reuses its connection
 
+        def setup(self) -> None:
+            state.connections += 1
+            super().setup()
+
         def do_GET(self) -> None:
             state.fetches += 1
             if state.delay:
                 time.sleep(state.delay)
-            body = json.dumps({"keys": state.keys}).encode()
+            body = state.raw_body or json.dumps({"keys": state.keys}).encode()
             self.send_response(state.status)
             self.send_header("Content-Type", "application/json")
             self.send_header("Content-Length", str(len(body)))
@@ -116,7 +122,11 @@ def jwks_server() -> Iterator[JwksServer]:
         def log_message(self, format: str, *args: Any) -> None:
             pass
 
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    class Server(ThreadingHTTPServer):
+        def handle_error(self, request: Any, client_address: Any) -> None:
+            pass  # a client that gave up on a slow answer is what the test wanted
+
+    server = Server(("127.0.0.1", 0), Handler)
     server.daemon_threads = True
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
