@@ -21,11 +21,13 @@ import sqlalchemy as sa
 from adapters.postgres.migration_lock import MIGRATION_LOCK_KEY
 from entrypoints.readiness import head_revision
 from tests.integration.test_cli import free_port, todo
-from tests.support.database import throwaway_database
+from tests.support.database import _asyncpg_dsn, throwaway_database
 
 
-def _dsn(url: str) -> str:
-    return sa.make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
+async def _connect(url: str) -> asyncpg.Connection:
+    """Over TCP or, for the embedded server, its Unix socket (``?host=/folder``)."""
+    dsn, extra = _asyncpg_dsn(url)
+    return await asyncpg.connect(dsn, **extra)
 
 
 def start_todo(*args: str, **env: str) -> subprocess.Popen[str]:
@@ -47,7 +49,7 @@ async def _waiting_for_the_lock(connection: asyncpg.Connection) -> int:
 
 
 async def _concurrent_migrations(url: str) -> list[tuple[int, str]]:
-    holder = await asyncpg.connect(_dsn(url))
+    holder = await _connect(url)
     runs: list[subprocess.Popen[str]] = []
     try:
         # Hold the lock so that both runs are seen waiting for it, whatever the timing.
@@ -93,7 +95,7 @@ def upgrades_expected() -> list[str]:
 
 
 async def _versions(url: str) -> list[str]:
-    connection = await asyncpg.connect(_dsn(url))
+    connection = await _connect(url)
     try:
         return [row[0] for row in await connection.fetch("SELECT version_num FROM alembic_version")]
     finally:
@@ -119,7 +121,7 @@ def test_production_serve_refuses_a_schema_behind_the_release(postgres_server_ur
 
 
 async def _tables(url: str) -> list[str]:
-    connection = await asyncpg.connect(_dsn(url))
+    connection = await _connect(url)
     try:
         rows = await connection.fetch("SELECT tablename FROM pg_tables WHERE schemaname = 'public'")
         return [row[0] for row in rows]
