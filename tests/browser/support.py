@@ -97,7 +97,9 @@ def save_screenshot(page: Page, name: str) -> None:
     """With `UPDATE_SCREENSHOTS=1`, refresh the README's picture under docs/."""
     if os.environ.get("UPDATE_SCREENSHOTS") == "1":
         DOCS.mkdir(exist_ok=True)
-        page.screenshot(path=str(DOCS / name))
+        page.evaluate("document.getElementById('toasts').replaceChildren()")
+        page.evaluate("document.activeElement.blur()")
+        page.screenshot(path=str(DOCS / name), full_page=True)
 
 
 def day(offset: int) -> str:

@@ -125,6 +125,7 @@ def test_a_new_user_runs_through_the_whole_app(server: Server, new_page: NewPage
     expect(rent.locator(".badge.due.overdue")).to_have_text(re.compile(r"^Overdue"))
     taxes = task_item(page, "File taxes")
     expect(taxes).not_to_have_class(re.compile(r"\boverdue\b"))
+    expect(taxes).to_have_class(re.compile(r"\btoday\b"))
     expect(taxes.locator(".badge.due.today")).to_have_text("Due today")
     expect(task_item(page, "Plan trip").locator(".badge.due.later")).to_be_visible()
     expect(taxes.locator(".badge.priority")).to_have_text("high priority")
@@ -176,13 +177,13 @@ def test_a_new_user_runs_through_the_whole_app(server: Server, new_page: NewPage
     expect(page.locator("li.task")).to_have_count(4)
 
     # Complete and un-complete, with the status filter.
-    page.get_by_role("checkbox", name="Done: Buy milk").check()
+    page.get_by_role("checkbox", name="Done: Buy milk").click()
     expect(task_item(page, "Buy milk")).to_have_class(re.compile(r"\bdone\b"))
     page.get_by_role("radio", name="To do").check()
     expect(page.locator("li.task .title")).to_have_text(["Plan trip", "File taxes", "pay rent"])
     page.get_by_role("radio", name="Done").check()
     expect(page.locator("li.task .title")).to_have_text(["Buy milk"])
-    page.get_by_role("checkbox", name="Done: Buy milk").uncheck()  # leaves the "Done" list
+    page.get_by_role("checkbox", name="Done: Buy milk").click()  # leaves the "Done" list
     expect(page.get_by_text("No tasks match these filters.")).to_be_visible()
     page.get_by_role("radio", name="All").check()
     expect(page.locator("li.task")).to_have_count(4)
@@ -231,8 +232,10 @@ def test_a_new_user_runs_through_the_whole_app(server: Server, new_page: NewPage
     expect(task_item(page, "Plan trip")).to_have_count(0)
 
     # Clear completed, after a confirmation.
-    page.get_by_role("checkbox", name="Done: Buy oat milk").check()
-    page.get_by_role("checkbox", name="Done: pay rent").check()
+    page.get_by_role("checkbox", name="Done: Buy oat milk").click()
+    expect(task_item(page, "Buy oat milk")).to_have_class(re.compile(r"\bdone\b"))
+    page.get_by_role("checkbox", name="Done: pay rent").click()
+    expect(task_item(page, "pay rent")).to_have_class(re.compile(r"\bdone\b"))
     expect(task_item(page, "pay rent")).not_to_have_class(re.compile(r"\boverdue\b"))
     page.get_by_role("button", name="Clear completed").click()
     confirm = page.get_by_role("dialog")

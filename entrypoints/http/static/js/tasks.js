@@ -141,7 +141,7 @@ export function tasksView() {
       ),
     );
     return h(
-      `li.task${task.completed ? ".done" : ""}${due === "overdue" ? ".overdue" : ""}`,
+      `li.task${task.completed ? ".done" : ""}${due === "overdue" || due === "today" ? `.${due}` : ""}`,
       { dataset: { id: task.id } },
       check,
       h(
@@ -356,6 +356,7 @@ function newTaskForm(reload) {
       throw error;
     }
     form.reset();
+    details.open = false;
     title.focus();
     toast(`Added \u201c${body.title.trim()}\u201d.`);
     await reload();
@@ -409,9 +410,16 @@ function filterBar(reload) {
     ),
   );
   const form = h(
-    "form.filters",
+    "form.filters.card",
     { role: "search", "aria-label": "Filter tasks", onsubmit: (event) => event.preventDefault() },
     field("Search", bind(h("input", { name: "q", type: "search" }), "q", true)),
+    field(
+      "Sort",
+      bind(
+        h("select", { name: "sort" }, SORTS.map(([value, text]) => h("option", { value }, text))),
+        "sort",
+      ),
+    ),
     status,
     field(
       "Priority",
@@ -431,13 +439,6 @@ function filterBar(reload) {
     field(
       "Category",
       bind(h("input", { name: "category", type: "text", id: "f-category-filter" }), "category", true),
-    ),
-    field(
-      "Sort",
-      bind(
-        h("select", { name: "sort" }, SORTS.map(([value, text]) => h("option", { value }, text))),
-        "sort",
-      ),
     ),
   );
   return form;
