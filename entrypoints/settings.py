@@ -108,7 +108,11 @@ class Settings(msgspec.Struct, kw_only=True, frozen=True):
 
     @property
     def public_base_url(self) -> str:
-        return (self.public_url or f"http://{self.host}:{self.port}").rstrip("/")
+        if self.public_url:
+            return self.public_url.rstrip("/")
+        # A wildcard listening address is no place to send a browser to.
+        host = "localhost" if self.host in ("0.0.0.0", "::", "") else self.host  # noqa: S104
+        return f"http://[{host}]:{self.port}" if ":" in host else f"http://{host}:{self.port}"
 
     @property
     def password_reset_enabled(self) -> bool:

@@ -139,3 +139,25 @@ def test_forwarded_for_is_trusted_only_from_trusted_proxies() -> None:
     assert client_ip("10.0.0.5", "1.2.3.4", proxies) == "1.2.3.4"
     assert client_ip("10.0.0.5", "6.6.6.6, 1.2.3.4, 10.0.0.7", proxies) == "1.2.3.4"
     assert client_ip("10.0.0.5", None, proxies) == "10.0.0.5"
+
+
+def test_mail_settings() -> None:
+    s = settings()
+    assert (s.smtp_url, s.password_reset_minutes) == (None, 30)
+    assert s.public_base_url == "http://127.0.0.1:8000"
+    assert settings(HOST="10.0.0.5", PORT="9000").public_base_url == "http://10.0.0.5:9000"
+    assert settings(HOST="0.0.0.0").public_base_url == "http://localhost:8000"  # noqa: S104
+    assert settings(HOST="::1").public_base_url == "http://[::1]:8000"
+    assert settings(PUBLIC_URL="https://todo.example/").public_base_url == "https://todo.example"
+    assert settings().password_reset_enabled  # development: the outbox
+    production = {"APP_ENV": "production", "BETTER_AUTH_SECRET": STRONG}
+    assert not settings(**production).password_reset_enabled
+    assert settings(**production, SMTP_URL="smtps://u:p@mail.example").password_reset_enabled
+
+
+def test_bad_mail_settings_stop_the_server_without_the_password() -> None:
+    with pytest.raises(SettingsError) as refused:
+        settings(SMTP_URL="http://user:s3cret@mail.example")
+    assert "s3cret" not in str(refused.value)
+    with pytest.raises(SettingsError, match="PASSWORD_RESET_MINUTES"):
+        settings(PASSWORD_RESET_MINUTES="0")
