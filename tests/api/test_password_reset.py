@@ -33,6 +33,7 @@ from tests.api.test_auth import (
     logged_in,
     login,
 )
+from tests.api.test_request_path import app_on, sent_by
 from tests.support.app import bearer, register, unique_email
 
 RESET = "/api/auth/password-reset"
@@ -206,6 +207,22 @@ async def test_the_development_outbox_gets_the_mail_and_the_log_never_does(
         await assert_session_ended(client, pair)
     assert token not in caplog.text
     assert "/#/reset" not in caplog.text
+
+
+async def test_a_registered_and_an_unknown_email_cost_the_same_statement(
+    clean_database: str,
+) -> None:
+    """The same work either way: one statement, which stores a token only for an account."""
+    async with app_on(clean_database) as (client, engine, _):
+        email = unique_email()
+        await register(client, email)
+        known, known_sql = await sent_by(engine, client.post(RESET, json={"email": email}))
+        unknown, unknown_sql = await sent_by(
+            engine, client.post(RESET, json={"email": unique_email()})
+        )
+    assert known.status_code == unknown.status_code == 202
+    assert len(known_sql) == 1
+    assert known_sql == unknown_sql
 
 
 # -- tokens ----------------------------------------------------------------------------------
