@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -13,6 +14,7 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from tests.api.conftest import AppFactory
 from tests.api.test_auth import (
     LOGOUT,
     ME,
@@ -246,8 +248,13 @@ async def test_a_wrong_password_deletes_nothing(client: httpx.AsyncClient) -> No
 
 @pytest.mark.parametrize("storage", ["postgres"])
 async def test_deletion_leaves_no_row_of_the_account(
-    client: httpx.AsyncClient, engine: AsyncEngine
+    app_with: AppFactory, tmp_path: Path, engine: AsyncEngine
 ) -> None:
+    async with app_with(data_dir=str(tmp_path)) as client:  # the reset mail goes to its outbox
+        await delete_everything_of_an_account(client, engine)
+
+
+async def delete_everything_of_an_account(client: httpx.AsyncClient, engine: AsyncEngine) -> None:
     pair = await register(client)
     await logged_in(client, pair["user"]["email"])
     for title in ("one", "two"):
