@@ -38,6 +38,7 @@ STALE_KEYS_USABLE_SECONDS = 24 * 3600  # while the JWKS cannot be fetched
 STALE_REFETCH_SECONDS = 30.0  # with usable keys, a failed refresh waits this long to retry
 MIN_RSA_BITS = 2048
 MAX_TOKEN_PART_BYTES = 16 * 1024
+LATEST = 253_402_300_800  # 10000-01-01T00:00:00Z
 
 Key = OKPKey | ECKey | RSAKey | OctKey
 _PUBLIC_MEMBERS = frozenset({"kty", "crv", "x", "y", "n", "e", "kid"})  # never a private part
@@ -128,7 +129,8 @@ def _is_subject(subject: object) -> TypeGuard[str]:
 
 
 def _is_time(value: object) -> TypeGuard[int | float]:
-    return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
+    # A NumericDate a datetime can hold: from 1970 to before the year 10000.
+    return isinstance(value, int | float) and not isinstance(value, bool) and 0 <= value < LATEST
 
 
 def _text(value: object, max_length: int) -> str | None:
