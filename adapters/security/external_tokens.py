@@ -71,7 +71,7 @@ def claimed_issuer(token: str) -> str | None:
         return None
     try:
         payload = json.loads(base64.urlsafe_b64decode(parts[1] + "=" * (-len(parts[1]) % 4)))
-    except ValueError:  # binascii.Error and JSON errors are ValueErrors
+    except (ValueError, RecursionError):  # binascii.Error and JSON errors are ValueErrors
         return None
     issuer = payload.get("iss") if isinstance(payload, dict) else None
     return issuer if isinstance(issuer, str) else None
@@ -144,7 +144,7 @@ def _text(value: object, max_length: int) -> str | None:
 def _checked_header(token: str) -> dict[str, Any]:
     try:
         header = dict(jws.extract_compact(token.encode("ascii")).protected)
-    except (JoseError, ValueError, TypeError, UnicodeError) as error:
+    except (JoseError, ValueError, TypeError, RecursionError) as error:
         raise InvalidToken() from error
     if FORBIDDEN_HEADERS & header.keys():
         raise InvalidToken()
@@ -154,7 +154,7 @@ def _checked_header(token: str) -> dict[str, Any]:
 def _decode(token: str, key: Key, algorithm: str) -> dict[str, Any]:
     try:
         return dict(jwt.decode(token, key, algorithms=[algorithm]).claims)
-    except (JoseError, ValueError, TypeError, KeyError) as error:
+    except (JoseError, ValueError, TypeError, KeyError, RecursionError) as error:
         raise InvalidToken() from error
 
 

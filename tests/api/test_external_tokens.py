@@ -243,6 +243,12 @@ def jwks_verifier(url: str, issuer: str, clock: Monotonic) -> ExternalTokenRoute
     return ExternalTokenRouter({issuer: JwksVerifier(keys, issuer=issuer, audience=issuer)})
 
 
+def _b64(value: bytes) -> str:
+    import base64
+
+    return base64.urlsafe_b64encode(value).rstrip(b"=").decode()
+
+
 def hs256_with(secret: bytes, claims: dict[str, Any], **header: Any) -> str:
     """HS256 by hand: joserfc refuses to use a public key's text as an HMAC secret."""
     import base64
@@ -294,6 +300,13 @@ async def test_tokens_that_break_a_rule_are_401(
         "unknown kid": mint(signing_key(), "EdDSA", good),
         "no kid": mint(ed, "EdDSA", good, kid=None),
         "tampered": mint(ed, "EdDSA", good)[:-4] + "AAAA",
+        # JSON nested deeper than a parser recurses: still only a bad token.
+        "deeply nested payload": ".".join(
+            [mint(ed, "EdDSA", good).split(".")[0], _b64(b"[" * 5000 + b"]" * 5000), "AAAA"]
+        ),
+        "deeply nested header": ".".join(
+            [_b64(b"[" * 5000 + b"]" * 5000), mint(ed, "EdDSA", good).split(".")[1], "AAAA"]
+        ),
     }
     for reason, token in bad_tokens.items():
         response = await client.get("/api/auth/me", headers=auth(token))
