@@ -250,6 +250,9 @@ def check_external_tokens(settings: Settings) -> None:
         return
     if issuer == settings.jwt_issuer:
         raise SettingsError("EXTERNAL_JWT_ISSUER must differ from JWT_ISSUER")
+    if settings.external_jwt_shared_secret and not settings.better_auth_secret:
+        # A generated development secret is one the front end cannot sign with.
+        raise SettingsError("EXTERNAL_JWT_SHARED_SECRET=true needs BETTER_AUTH_SECRET set")
     urls = {"EXTERNAL_JWT_ISSUER": issuer}
     if not settings.external_jwt_shared_secret:
         urls["EXTERNAL_JWKS_URL"] = settings.external_jwks or ""

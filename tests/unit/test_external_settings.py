@@ -33,6 +33,7 @@ def test_audience_and_jwks_url_can_be_set() -> None:
             "EXTERNAL_JWT_AUDIENCE": "todo-api-clients",
             "EXTERNAL_JWKS_URL": "https://keys.example/jwks.json",
             "EXTERNAL_JWT_SHARED_SECRET": "true",
+            "BETTER_AUTH_SECRET": "a-secret-the-front-end-shares-0123456789",
         }
     )
     assert settings.external_audience == "todo-api-clients"
@@ -47,6 +48,7 @@ def test_audience_and_jwks_url_can_be_set() -> None:
         {"EXTERNAL_JWT_ISSUER": "ftp://files.example"},
         {"EXTERNAL_JWT_ISSUER": "http://localhost:3000", "EXTERNAL_JWKS_URL": "/api/auth/jwks"},
         {"EXTERNAL_JWT_ISSUER": "https://same.example", "JWT_ISSUER": "https://same.example"},
+        {"EXTERNAL_JWT_ISSUER": "https://app.example", "EXTERNAL_JWT_SHARED_SECRET": "true"},
     ],
 )
 def test_unusable_external_settings_stop_the_start(environ: dict[str, str]) -> None:
