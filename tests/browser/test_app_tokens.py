@@ -16,7 +16,16 @@ from playwright.sync_api import Page, Request, Response, expect
 from adapters.security.jwt_tokens import LEEWAY_SECONDS
 from bench.servers import Server
 from tests.browser.conftest import NewPage
-from tests.browser.support import PASSWORD, add_task, log_in, register, titles, web_server
+from tests.browser.support import (
+    PASSWORD,
+    PageWatch,
+    add_task,
+    log_in,
+    register,
+    task_item,
+    titles,
+    web_server,
+)
 from tests.support.app import unique_email
 
 pytestmark = pytest.mark.slow
@@ -140,3 +149,52 @@ def test_a_refresh_that_fails_logs_the_page_out(server: Server, new_page: NewPag
     # Logging in again works, and the tasks are there.
     log_in(page, email)
     expect(page.locator("li.task .title")).to_have_text(["Before expiry"])
+
+
+def test_two_tabs_refreshing_at_once_take_turns_and_stay_logged_in(
+    server: Server, new_page: NewPage
+) -> None:
+    """Tabs of one browser share the stored refresh token. Were both to present it at once, the
+    second use would count as reuse and end the session; they take turns instead."""
+    first = new_page(server.base_url)
+    traffic = Traffic(first)
+    register(first, unique_email("tabs"))
+    add_task(first, "Seen by both tabs")
+    second = first.context.new_page()
+    watch = PageWatch(second)
+    traffic_second = Traffic(second)
+    second.goto("/")
+    expect(task_item(second, "Seen by both tabs")).to_be_visible()
+    assert len(traffic_second.refreshes) == 1  # a new tab starts from the stored token
+    traffic_second.refreshes.clear()
+
+    first.wait_for_timeout(PAST_EXPIRY_MS)
+    # Both tabs wait for one broadcast, so their requests (and refreshes) start together.
+    ready = """() => {
+        window.__answer = new Promise((resolve) => {
+          new BroadcastChannel("go").onmessage = resolve;
+        })
+          .then(() => import("/static/js/api.js"))
+          .then((api) => api.call("GET", "/tasks"))
+          .then((list) => list.length, (error) => String(error));
+    }"""
+    first.evaluate(ready)
+    second.evaluate(ready)
+    first.evaluate("new BroadcastChannel('go').postMessage('now')")
+    assert first.evaluate("window.__answer") == 1
+    assert second.evaluate("window.__answer") == 1
+    assert len(traffic.refreshes) == 1
+    assert len(traffic_second.refreshes) == 1
+    tokens = {
+        json.loads(request.post_data or "{}")["refresh_token"]
+        for request in [*traffic.refreshes, *traffic_second.refreshes]
+    }
+    assert len(tokens) == 2  # the second tab used the token the first had rotated
+
+    # Both stay logged in; logging out in one tab logs the other out too.
+    second.reload()
+    expect(task_item(second, "Seen by both tabs")).to_be_visible()
+    first.get_by_role("button", name="Log out", exact=True).click()
+    expect(first.get_by_role("heading", name="Log in")).to_be_visible()
+    expect(second.get_by_role("heading", name="Log in")).to_be_visible()
+    assert watch.problems() == []

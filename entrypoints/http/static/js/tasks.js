@@ -65,6 +65,7 @@ export function tasksView() {
   async function load(path, append) {
     const mine = ++generation;
     list.setAttribute("aria-busy", "true");
+    more.disabled = true; // one click, one page
     try {
       const response = await api.request("GET", path);
       const page = await response.json();
@@ -80,7 +81,10 @@ export function tasksView() {
       listAlert.replaceChildren(h("p", {}, error.message));
       listAlert.hidden = false;
     } finally {
-      if (mine === generation) list.removeAttribute("aria-busy");
+      if (mine === generation) {
+        list.removeAttribute("aria-busy");
+        more.disabled = false;
+      }
     }
   }
 
