@@ -22,7 +22,6 @@ from application.tasks import (
     UpdateTask,
 )
 from domain.errors import FieldError, ValidationFailed
-from domain.task_queries import SORT_DOC, build_query
 from domain.task_listing import Status
 from domain.tasks import MAX_TAGS_SENT, Priority
 from entrypoints.http.body import JsonBody
