@@ -23,8 +23,8 @@ from application.tasks import (
 )
 from domain.errors import FieldError, ValidationFailed
 from domain.task_listing import Status
-from domain.tasks import MAX_TAGS_SENT, Priority
 from domain.task_queries import SORT_DOC, build_query
+from domain.tasks import MAX_TAGS_SENT, Priority
 from entrypoints.http.body import JsonBody
 from entrypoints.http.guards import authenticated, checked, json_body_required
 from entrypoints.http.problems import documented
