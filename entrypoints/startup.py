@@ -53,7 +53,10 @@ def is_transient(error: BaseException) -> bool:
 
 def describe(error: BaseException) -> str:
     """The innermost cause, by type and message: what the driver actually said."""
-    *_, innermost = _causes(error)
+    # A timed-out attempt ends in the cancellation asyncio.timeout caused: say the timeout.
+    *_, innermost = (c for c in _causes(error) if not isinstance(c, asyncio.CancelledError))
+    if isinstance(innermost, TimeoutError) and not str(innermost):
+        return f"TimeoutError: no answer within {ATTEMPT_TIMEOUT_SECONDS:g} s"
     text = " ".join(str(innermost).split()) or "no message"
     return f"{type(innermost).__name__}: {text}"
 

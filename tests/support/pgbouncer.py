@@ -60,10 +60,9 @@ def pgbouncer(server_url: str) -> Iterator[int]:
         raise RuntimeError("pgbouncer is not installed")
     user = sa.make_url(server_url).username or "postgres"
     port = _free_port()
-    # PgBouncer will not run as root: it drops to an unprivileged user, who must read the files.
-    run_as = (
-        ["-u", "postgres" if _user_exists("postgres") else "nobody"] if os.geteuid() == 0 else []
-    )
+    # PgBouncer will not run as root: it drops to an unprivileged user, who must read the files
+    # (and reach the server's socket: the embedded server's folder is its own user's).
+    run_as = ["-u", _unprivileged_user(server_url)] if os.geteuid() == 0 else []
     folder = Path(tempfile.mkdtemp(prefix="todo-pgbouncer-"))
     folder.chmod(0o755)
     (folder / "users.txt").write_text(f'"{user}" ""\n')
@@ -108,6 +107,14 @@ def pgbouncer(server_url: str) -> Iterator[int]:
             process.wait()
         log.close()
         shutil.rmtree(folder, ignore_errors=True)
+
+
+def _unprivileged_user(server_url: str) -> str:
+    if socket_dir := sa.make_url(server_url).query.get("host"):
+        owner = pwd.getpwuid(Path(str(socket_dir)).stat().st_uid).pw_name
+        if owner != "root":
+            return owner
+    return "postgres" if _user_exists("postgres") else "nobody"
 
 
 def _user_exists(name: str) -> bool:
