@@ -626,3 +626,24 @@ async def test_an_external_callers_request_is_one_statement_once_linked(
             sent = await statements_of(request)
             assert len(sent) == 1, (name, sent)
             assert "not_before" in sent[0], name  # the logout check is in that statement
+
+
+async def test_quotas_and_limits_hold_for_external_users(
+    external_settings: Callable[..., Settings], jwks: JwksServer
+) -> None:
+    key = signing_key()
+    jwks.publish(key)
+    settings = external_settings(max_tasks_per_user=1, api_rate_limit="3/minute")
+    async with serve(settings) as (client, _):
+        headers = auth(mint(key, "EdDSA", claims_for("quota")))
+        first = await client.post("/api/tasks", json={"title": "one"}, headers=headers)
+        assert first.status_code == 201
+        second = await client.post("/api/tasks", json={"title": "two"}, headers=headers)
+        assert second.status_code == 409
+        assert problem_type(second) == "quota-exceeded"
+        assert (await client.get("/api/tasks", headers=headers)).status_code == 200
+        limited = await client.get("/api/tasks", headers=headers)
+        assert limited.status_code == 429
+        # The limit is the user's: another external user is not held back by it.
+        other = auth(mint(key, "EdDSA", claims_for("quota-2")))
+        assert (await client.get("/api/tasks", headers=other)).status_code == 200
