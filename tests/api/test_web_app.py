@@ -5,12 +5,13 @@ from __future__ import annotations
 
 import re
 from collections.abc import AsyncIterator
+from pathlib import Path
 
 import httpx
 import pytest
 
 from entrypoints.http.middleware import APP_CSP, STRICT_CSP
-from entrypoints.http.web import STATIC_DIR
+from entrypoints.http.web import STATIC_DIR, load_assets
 from tests.support.app import make_settings, serve
 
 
@@ -62,6 +63,33 @@ async def test_assets_are_served_with_their_type_and_revalidated(
     assert response.headers["x-content-type-options"] == "nosniff"
 
 
+async def test_an_unchanged_asset_is_a_304_without_a_body(client: httpx.AsyncClient) -> None:
+    first = await client.get("/static/js/main.js")
+    etag = first.headers["etag"]
+    assert re.fullmatch(r'"[0-9a-f]{32}"', etag)  # strong, from the content
+    again = await client.get("/static/js/main.js", headers={"if-none-match": etag})
+    assert again.status_code == 304
+    assert again.content == b""
+    assert again.headers["etag"] == etag
+    assert again.headers["cache-control"] == "no-cache"
+    weak = await client.get("/static/js/main.js", headers={"if-none-match": f'"x", W/{etag}'})
+    assert weak.status_code == 304
+    other = await client.get("/static/js/api.js", headers={"if-none-match": etag})
+    assert other.status_code == 200
+    assert other.headers["etag"] != etag
+    page = await client.get("/", headers={"if-none-match": (await client.get("/")).headers["etag"]})
+    assert page.status_code == 304
+
+
+def test_only_files_of_known_kinds_are_served(tmp_path: Path) -> None:
+    (tmp_path / "index.html").write_text("<!doctype html>")
+    (tmp_path / "js").mkdir()
+    (tmp_path / "js" / "a.js").write_text("export {};")
+    (tmp_path / "notes.txt").write_text("not for the browser")
+    (tmp_path / "server.py").write_text("secret = 1")
+    assert sorted(load_assets(tmp_path)) == ["index.html", "js/a.js"]
+
+
 def test_every_module_the_app_imports_exists() -> None:
     """A typo in an import path would only show as a blank page in a browser."""
     for module in (STATIC_DIR / "js").glob("*.js"):
@@ -75,6 +103,8 @@ def test_every_module_the_app_imports_exists() -> None:
         "/api/nope",
         "/api/v1/nope",
         "/static/nope.js",
+        "/static/",
+        "/static/js",
         "/static/../pyproject.toml",
         "/static/%2e%2e/entrypoints/settings.py",
         "/index.html",
