@@ -7,6 +7,7 @@ from typing import Any
 
 import msgspec
 
+from entrypoints.http.api_document import api_document
 from entrypoints.http.app import build_litestar
 from entrypoints.ioc import make_container
 from entrypoints.settings import Settings
@@ -14,10 +15,7 @@ from entrypoints.settings import Settings
 
 def openapi_document() -> dict[str, Any]:
     settings = msgspec.convert({"app_env": "test", "todo_storage": "memory"}, Settings)
-    document: dict[str, Any] = build_litestar(
-        make_container(settings), settings
-    ).openapi_schema.to_schema()
-    return document
+    return api_document(build_litestar(make_container(settings), settings))
 
 
 def main() -> None:

@@ -9,18 +9,17 @@ from msgspec import UNSET, Meta, UnsetType
 
 from application.dto import ProfileUpdate
 from domain.tasks import KEEP
+from entrypoints.http.schemas import Email, Name, Password
 
-NewPassword = Annotated[
-    str, Meta(description="8-128 characters, any Unicode; not a common password or the email")
-]
+NewPassword = Password
 
 
 class ProfileBody(msgspec.Struct, forbid_unknown_fields=True):
     """Fields present are written, absent ones kept; a ``null`` name clears it. Changing the
     email needs ``current_password``."""
 
-    name: Annotated[str, Meta(description="1-100 characters")] | UnsetType | None = UNSET
-    email: str | UnsetType = UNSET
+    name: Name | UnsetType | None = UNSET
+    email: Email | UnsetType = UNSET
     current_password: (
         Annotated[str, Meta(description="Required to change the email")] | UnsetType | None
     ) = UNSET
@@ -43,7 +42,7 @@ class AccountDeletionBody(msgspec.Struct, forbid_unknown_fields=True):
 
 
 class PasswordResetBody(msgspec.Struct, forbid_unknown_fields=True):
-    email: str
+    email: Email
 
 
 class PasswordResetConfirmBody(msgspec.Struct, forbid_unknown_fields=True):

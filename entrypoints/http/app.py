@@ -9,7 +9,7 @@ from dishka import AsyncContainer
 from dishka.integrations.litestar import setup_dishka
 from litestar import Litestar, Router
 from litestar.connection import ASGIConnection
-from litestar.exceptions import NotFoundException
+from litestar.exceptions import NotFoundException, ValidationException
 from litestar.handlers import BaseRouteHandler
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import SwaggerRenderPlugin
@@ -24,6 +24,7 @@ from entrypoints.http.guards import checked, own_account
 from entrypoints.http.metrics import HttpMetrics
 from entrypoints.http.middleware import EdgeMiddleware
 from entrypoints.http.problems import handle_exception
+from entrypoints.http.query_errors import handle_invalid_parameters
 from entrypoints.http.task_requests import query_shape
 from entrypoints.http.web import web_app_routes
 from entrypoints.readiness import ReadinessProbe
@@ -94,7 +95,10 @@ def build_litestar(container: AsyncContainer, settings: Settings) -> Litestar:
             ),
             *web_app_routes(),
         ],
-        exception_handlers={Exception: handle_exception},
+        exception_handlers={
+            Exception: handle_exception,
+            ValidationException: handle_invalid_parameters,
+        },
         request_max_body_size=MAX_BODY_BYTES,
         on_startup=[on_startup],
         on_shutdown=[on_shutdown],

@@ -1,17 +1,19 @@
 """Strict JSON request bodies.
 
 Litestar's own decoding coerces loosely ("1" becomes 1) and stops at the first error. This DTO
-checks the media type, tells malformed JSON (400) from invalid JSON (422), reports every
-invalid field by its path, ignores read-only task fields, and still documents the schema.
+checks the media type, tells malformed JSON (400) from invalid JSON (422), ignores read-only task
+fields, and still documents the schema. A valid body costs one ``msgspec.convert``; only an
+invalid one is looked at field by field, so that one answer names every problem in plain words,
+the domain's own rules (NFC, trimming, tags) on the well-typed fields included.
 """
 
 from __future__ import annotations
 
-import re
-from collections.abc import Collection, Generator, Mapping
+from collections.abc import Callable, Collection, Generator, Mapping
 from typing import Any, ClassVar, Generic, TypeVar
 
 import msgspec
+import msgspec.inspect as mi
 from litestar.connection import ASGIConnection
 from litestar.dto import AbstractDTO
 from litestar.dto.data_structures import DTOFieldDefinition
@@ -25,7 +27,8 @@ T = TypeVar("T")
 
 JSON_TYPES = frozenset({"application/json"})
 PATCH_JSON_TYPES = frozenset({"application/json", "application/merge-patch+json"})
-_ERROR_PATH = re.compile(r"^(?P<message>.*?)(?: - at `\$(?P<path>[^`]*)`)?$", re.S)
+# The domain's rules, run on the fields whose types are right when some other field's is not.
+RuleCheck = Callable[[Mapping[str, Any]], list[FieldError]]
 
 
 def check_media_type(connection: ASGIConnection[Any, Any, Any, Any]) -> None:
@@ -43,26 +46,17 @@ def check_media_type(connection: ASGIConnection[Any, Any, Any, Any]) -> None:
         )
 
 
-def _field_path(prefix: str, path: str | None) -> str:
-    parts = re.findall(r"\.([^.\[]+)|\[(\d+)\]", path or "")
-    return ".".join([prefix, *(name or index for name, index in parts)]).strip(".")
-
-
-def _field_error(prefix: str, error: msgspec.ValidationError) -> FieldError:
-    match = _ERROR_PATH.match(str(error))
-    assert match is not None
-    return FieldError(_field_path(prefix, match["path"]), match["message"])
-
-
 def decode_json_body(
     body: bytes,
     model: type[T],
     *,
     ignored: Collection[str] = (),
     max_items: Mapping[str, int] | None = None,
+    rules: RuleCheck | None = None,
 ) -> T:
-    """Decode ``body`` into ``model``, collecting one error per invalid field. A list field
-    longer than its ``max_items`` entry is refused before any of its items is looked at."""
+    """Decode ``body`` into ``model``, collecting one error per problem: each invalid field, and
+    what ``rules`` find in the others. A list field longer than its ``max_items`` entry is refused
+    before any of its items is looked at."""
     try:
         raw = msgspec.json.decode(body)
     except msgspec.DecodeError as error:
@@ -78,12 +72,15 @@ def decode_json_body(
     if oversized:
         too_long = {error.field for error in oversized}
         rest = {k: v for k, v in data.items() if k not in too_long}
-        raise validation_problem(oversized + _every_error(rest, model, skipped=too_long))
+        raise validation_problem(
+            oversized + _every_error(rest, model, skipped=too_long, rules=rules)
+        )
     try:  # the common case: valid at once
         return msgspec.convert(data, model, strict=True)
-    except msgspec.ValidationError as error:
-        errors = _every_error(data, model) or [_field_error("", error)]
-    raise validation_problem(errors)
+    except msgspec.ValidationError:
+        pass
+    errors = _every_error(data, model, rules=rules)
+    raise validation_problem(errors or [FieldError("", "the body is invalid")])
 
 
 def _oversized(data: dict[str, Any], max_items: Mapping[str, int]) -> list[FieldError]:
@@ -105,11 +102,17 @@ def _fields(model: type[Any]) -> dict[str, msgspec.structs.FieldInfo]:
 
 
 def _every_error(
-    data: dict[str, Any], model: type[Any], *, skipped: Collection[str] = ()
+    data: dict[str, Any],
+    model: type[Any],
+    *,
+    skipped: Collection[str] = (),
+    rules: RuleCheck | None = None,
 ) -> list[FieldError]:
-    """Each field checked on its own, so one answer names every problem."""
+    """Each field checked on its own, then the domain's rules on those whose type is right, so
+    one answer names every problem; errors come in the model's field order."""
     fields = _fields(model)
     errors = [FieldError(name, "is not a known field") for name in data if name not in fields]
+    typed: dict[str, Any] = {}
     for name, info in fields.items():
         if name in skipped:
             continue
@@ -118,10 +121,101 @@ def _every_error(
                 errors.append(FieldError(name, "is required"))
             continue
         try:
-            msgspec.convert(data[name], info.type, strict=True)
-        except msgspec.ValidationError as error:
-            errors.append(_field_error(name, error))
-    return errors
+            typed[name] = msgspec.convert(data[name], info.type, strict=True)
+        except msgspec.ValidationError:
+            errors += value_errors(name, data[name], mi.type_info(info.type))
+    if rules is not None:
+        errors += rules(typed)
+    order = {name: index for index, name in enumerate(fields)}
+    return sorted(errors, key=lambda error: order.get(error.field.split(".", 1)[0], -1))
+
+
+def value_errors(path: str, value: Any, expected: mi.Type) -> list[FieldError]:
+    """Why ``value`` is not of type ``expected``, in words for a person: the list's items by
+    their path when it is the items that are wrong."""
+    options = type_options(expected)
+    if value is None:
+        return [FieldError(path, "must not be null")]
+    lists = [option for option in options if isinstance(option, mi.ListType)]
+    if isinstance(value, list) and lists:
+        item_type = lists[0].item_type
+        return [
+            error
+            for index, item in enumerate(value)
+            for error in _item_errors(f"{path}.{index}", item, item_type)
+        ] or [FieldError(path, "must be " + expectation(expected))]
+    return [FieldError(path, "must be " + expectation(expected))]
+
+
+def _item_errors(path: str, item: Any, item_type: mi.Type) -> list[FieldError]:
+    try:
+        msgspec.convert(item, _python_type(item_type), strict=True)
+    except msgspec.ValidationError:
+        return value_errors(path, item, item_type)
+    return []
+
+
+def _python_type(info: mi.Type) -> Any:
+    """The annotation a list item's type info came from (only the item types our bodies use)."""
+    match info:
+        case mi.Metadata():
+            return _python_type(info.type)
+        case mi.StrType():
+            return str
+        case mi.EnumType():
+            return info.cls
+        case _:
+            return Any
+
+
+def type_options(info: mi.Type) -> list[mi.Type]:
+    """The types a value may have: a union's members, metadata unwrapped."""
+    match info:
+        case mi.Metadata():
+            return type_options(info.type)
+        case mi.UnionType():
+            return [option for member in info.types for option in type_options(member)]
+        case _:
+            return [info]
+
+
+def expectation(info: mi.Type, *, null: bool = True) -> str:
+    """What a value of this type is, as the end of "must be ..." (``null`` among the options
+    only where JSON can send it)."""
+    options = [o for o in type_options(info) if null or not isinstance(o, mi.NoneType)]
+    return " or ".join(dict.fromkeys(_expectation(option) for option in options))
+
+
+def _expectation(info: mi.Type) -> str:
+    match info:
+        case mi.StrType():
+            return "a string"
+        case mi.BoolType():
+            return "true or false"
+        case mi.IntType(ge=int() as low, le=int() as high):
+            return f"a whole number from {low} to {high}"
+        case mi.IntType():
+            return "a whole number"
+        case mi.FloatType():
+            return "a number"
+        case mi.DateType():
+            return "a date YYYY-MM-DD"
+        case mi.DateTimeType():
+            return "a date and time (RFC 3339)"
+        case mi.UUIDType():
+            return "a UUID"
+        case mi.EnumType():
+            return "one of " + ", ".join(str(member.value) for member in info.cls)
+        case mi.LiteralType():
+            return "one of " + ", ".join(str(value) for value in info.values)
+        case mi.ListType():
+            return "a list"
+        case mi.DictType() | mi.StructType():
+            return "an object"
+        case mi.NoneType():
+            return "null"
+        case _:
+            return "a valid value"
 
 
 class JsonBody(AbstractDTO[T], Generic[T]):
@@ -131,10 +225,20 @@ class JsonBody(AbstractDTO[T], Generic[T]):
     # List fields refused, by name, when longer than this as sent (before any item is read).
     max_items: ClassVar[Mapping[str, int]] = {}
 
+    @staticmethod
+    def rules(fields: Mapping[str, Any]) -> list[FieldError]:
+        """The domain's rules that the well-typed ``fields`` break: checked with the type
+        errors when a body has any (a valid body meets them in the use case)."""
+        return []
+
     def decode_bytes(self, value: bytes) -> Any:
         check_media_type(self.asgi_connection)
         return decode_json_body(
-            value, self.model_type, ignored=self.ignored_fields, max_items=self.max_items
+            value,
+            self.model_type,
+            ignored=self.ignored_fields,
+            max_items=self.max_items,
+            rules=self.rules,
         )
 
     @classmethod

@@ -1,6 +1,7 @@
 """ASGI middleware around the Litestar app: request ids, the /api alias, security headers, CORS,
-the request-body deadline, access logs and metrics, in one pass. It sits outside the framework so
-that every response, including preflights and errors raised by routing, gets the same treatment."""
+``HEAD`` and ``OPTIONS``, the request-body deadline, access logs and metrics, in one pass. It sits
+outside the framework so that every response, including preflights and errors raised by routing,
+gets the same treatment."""
 
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ from typing import Any
 import structlog
 
 from entrypoints.http.body_deadline import BodyDeadline, send_request_timeout
+from entrypoints.http.methods import PROBE_METHOD
 from entrypoints.http.metrics import HttpMetrics
 
 Scope = dict[str, Any]
@@ -68,6 +70,21 @@ def _header(scope: Scope, name: bytes) -> str | None:
     return None
 
 
+def _routed_method(scope: Scope) -> str:
+    """The method the app sees: ``GET`` for ``HEAD`` (one handler serves both; the body is
+    dropped on the way out), and for ``OPTIONS`` a method no route has, so routing answers 405
+    with exactly the resource's methods (turned into the 204 here), or 404 for no resource. A
+    CORS preflight stays ``OPTIONS``: this middleware answers it."""
+    method: str = scope["method"]
+    if method == "HEAD":
+        return "GET"
+    if method == "OPTIONS" and not (
+        _header(scope, b"origin") and _header(scope, b"access-control-request-method")
+    ):
+        return PROBE_METHOD
+    return method
+
+
 def _csp(path: str) -> bytes:
     if path.startswith("/docs"):
         return DOCS_CSP
@@ -112,7 +129,9 @@ class EdgeMiddleware:
         original_path = scope["path"]
         path = canonical_path(original_path)
         state = {**scope.get("state", {}), "request_id": request_id, "original_path": original_path}
-        scope = {**scope, "path": path, "raw_path": path.encode(), "state": state}
+        method = scope["method"]
+        routed = _routed_method(scope)
+        scope = {**scope, "method": routed, "path": path, "raw_path": path.encode(), "state": state}
         origin = _header(scope, b"origin")
         allowed_origin = origin if origin is not None and origin in self.origins else None
         extra_headers = self._headers(original_path, request_id, allowed_origin)
@@ -127,16 +146,18 @@ class EdgeMiddleware:
                 body.responding = True
                 names = {name.lower() for name, _ in extra_headers}
                 headers = [(k, v) for k, v in message.get("headers", ()) if k.lower() not in names]
-                message = {**message, "headers": [*headers, *extra_headers]}
+                if routed == PROBE_METHOD and status == 405:  # the resource's methods: Allow
+                    status = 204
+                    headers = [(k, v) for k, v in headers if k.lower() == b"allow"]
+                    headers.append((b"content-length", b"0"))
+                message = {**message, "status": status, "headers": [*headers, *extra_headers]}
+            elif method == "HEAD" or (routed == PROBE_METHOD and status == 204):
+                message = {**message, "body": b""}
             await send(message)
 
         structlog.contextvars.bind_contextvars(request_id=request_id)
         try:
-            if (
-                scope["method"] == "OPTIONS"
-                and origin
-                and _header(scope, b"access-control-request-method")
-            ):
+            if routed == "OPTIONS":
                 await self._preflight(send_with_headers, allowed_origin)
             else:
                 await self._call_app(scope, body, send_with_headers)
@@ -144,12 +165,12 @@ class EdgeMiddleware:
             elapsed = time.perf_counter() - started
             template = scope.get("path_template") or "unmatched"
             if self.metrics is not None:
-                self.metrics.observe(scope["method"], template, status, elapsed)
+                self.metrics.observe(method, template, status, elapsed)
             if access_log.isEnabledFor(logging.INFO):
                 access_log.info(
                     "request",
                     extra={
-                        "method": scope["method"],
+                        "method": method,
                         "path": original_path,
                         "status": status,
                         "duration_ms": round(elapsed * 1000, 2),

@@ -35,6 +35,7 @@ from domain.errors import (
     ValidationFailed,
     VersionMismatch,
 )
+from entrypoints.http.methods import allow_header
 
 PROBLEM_MEDIA_TYPE = "application/problem+json"
 CLIENT_GONE = "client_disconnected"  # set in the request state when the client hung up
@@ -191,7 +192,7 @@ def to_problem(exc: Exception) -> HttpProblem:
                 "method-not-allowed",
                 "Method not allowed",
                 "The resource does not support this method.",
-                headers={"Allow": (exc.headers or {}).get("allow", "")},
+                headers={"Allow": allow_header((exc.headers or {}).get("allow", "").split(","))},
             )
         case ValidationException():
             return validation_problem(_litestar_field_errors(exc))
@@ -255,15 +256,16 @@ def handle_exception(request: Request[Any, Any, Any], exc: Exception) -> Respons
     return problem_response(request, problem)
 
 
-_DESCRIPTIONS = {
+STATUS_DESCRIPTIONS = {
     400: "Malformed JSON (password reset: also an invalid, used or expired token)",
     401: "Missing, invalid or revoked credentials",
     403: "Another user's account",
     404: "No such resource (or not yours)",
+    408: "The body did not arrive within BODY_TIMEOUT seconds; the connection is closed",
     409: "Conflicts with what is stored (see `type`: email-taken, quota-exceeded)",
     412: "If-Match does not match the current version",
     413: "Body larger than 1 MiB",
-    415: "Body is not application/json",
+    415: "Body is not JSON (application/json; on PATCH also application/merge-patch+json)",
     422: "Validation failed; `errors` names each field",
     429: "Rate limited; see Retry-After",
     503: "Temporarily unavailable; see Retry-After",
@@ -276,7 +278,7 @@ def documented(*statuses: int) -> dict[int, ResponseSpec]:
         status: ResponseSpec(
             data_container=Problem,
             media_type=PROBLEM_MEDIA_TYPE,
-            description=_DESCRIPTIONS[status],
+            description=STATUS_DESCRIPTIONS[status],
             generate_examples=False,
         )
         for status in statuses

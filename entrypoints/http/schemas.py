@@ -2,16 +2,38 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import date, datetime
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 from uuid import UUID
 
 import msgspec
 from msgspec import UNSET, Meta, UnsetType
 
 from application.dto import TokenPair
-from domain.tasks import KEEP, Priority, Task, TaskChanges
-from domain.users import User
+from domain.errors import FieldError, ValidationFailed
+from domain.tasks import (
+    CATEGORY_MAX_LENGTH,
+    DESCRIPTION_MAX_LENGTH,
+    KEEP,
+    MAX_TAGS,
+    MAX_TAGS_SENT,
+    TAG_MAX_LENGTH,
+    TITLE_MAX_LENGTH,
+    Priority,
+    Task,
+    TaskChanges,
+    clean_changes,
+)
+from domain.users import (
+    NAME_MAX_LENGTH,
+    PASSWORD_MAX_LENGTH,
+    PASSWORD_MIN_LENGTH,
+    User,
+    check_email,
+    check_name,
+    check_password,
+)
 
 # Fields a client may echo back from a task it read; they are ignored, never written.
 TASK_READ_ONLY_FIELDS = frozenset(
@@ -20,11 +42,23 @@ TASK_READ_ONLY_FIELDS = frozenset(
 
 
 class RegisterBody(msgspec.Struct, forbid_unknown_fields=True):
-    email: str
-    password: Annotated[
-        str, Meta(description="8-128 characters, any Unicode; not a common password or the email")
-    ]
-    name: Annotated[str, Meta(description="1-100 characters")] | None = None
+    email: Email
+    password: Password
+    name: Name | None = None
+
+
+def registration_rule_errors(fields: Mapping[str, Any]) -> list[FieldError]:
+    """The account rules the body's well-typed fields break (the common-password list is the
+    use case's: it is checked once the whole body is valid)."""
+    email, error = check_email(fields["email"]) if "email" in fields else ("", None)
+    errors = [error] if error else []
+    if isinstance(name := fields.get("name"), str) and (error := check_name(name)[1]):
+        errors.append(error)
+    if "password" in fields and (
+        error := check_password(fields["password"], email, is_common=False)
+    ):
+        errors.append(error)
+    return errors
 
 
 class LoginBody(msgspec.Struct, forbid_unknown_fields=True):
@@ -71,18 +105,122 @@ class TokenPairRead(msgspec.Struct):
         )
 
 
-# Lengths count code points after NFC normalisation and trimming, so they are described here
-# rather than enforced as schema constraints on the raw text.
-Title = Annotated[str, Meta(description="1-255 characters; no control characters")]
+# JSON Schema for the text rules. Lengths count code points after NFC normalisation and
+# trimming, which JSON Schema cannot say: the bounds are in the schema (``extra_json_schema``
+# documents them without msgspec enforcing them on the raw text) and the descriptions say so;
+# the domain checks them on the normalised text.
+_CONTROLS = "\\u0000-\\u001f\\u007f-\\u009f"  # Unicode category Cc
+NO_CONTROLS = f"^[^{_CONTROLS}]*$"
+NOT_BLANK = f"^[^{_CONTROLS}]*[^\\s{_CONTROLS}][^{_CONTROLS}]*$"  # and a non-space character
+_DESCRIPTION_CONTROLS = "\\u0000-\\u0008\\u000b\\u000c\\u000e-\\u001f\\u007f-\\u009f"
+NORMALISED = "counted in code points after NFC normalisation and trimming"
+
+
+def text_rule(
+    description: str, *, max_length: int, min_length: int = 0, pattern: str = NO_CONTROLS
+) -> Meta:
+    schema: dict[str, Any] = {"maxLength": max_length, "pattern": pattern}
+    if min_length:
+        schema["minLength"] = min_length
+    return Meta(description=description, extra_json_schema=schema)
+
+
+Title = Annotated[
+    str,
+    text_rule(
+        f"1-255 characters ({NORMALISED}); not blank, no control characters",
+        min_length=1,
+        max_length=TITLE_MAX_LENGTH,
+        pattern=NOT_BLANK,
+    ),
+]
 Description = Annotated[
-    str, Meta(description="At most 10,000 characters; tab, LF and CR are the only controls")
+    str,
+    text_rule(
+        f"At most 10,000 characters ({NORMALISED}); tab, LF and CR are the only controls;"
+        " empty means none (stored as null)",
+        max_length=DESCRIPTION_MAX_LENGTH,
+        pattern=f"^[^{_DESCRIPTION_CONTROLS}]*$",
+    ),
+]
+Tag = Annotated[
+    str,
+    text_rule(
+        f"1-50 characters ({NORMALISED}); stored lower-cased",
+        min_length=1,
+        max_length=TAG_MAX_LENGTH,
+        pattern=NOT_BLANK,
+    ),
 ]
 Tags = Annotated[
-    list[str], Meta(description="At most 20 after lower-casing and de-duplication; each 1-50")
+    list[Tag],
+    Meta(
+        description=(
+            f"At most {MAX_TAGS} tags after lower-casing and removing duplicates (first"
+            f" occurrence kept); at most {MAX_TAGS_SENT} entries as sent"
+        ),
+        extra_json_schema={"maxItems": MAX_TAGS},
+    ),
 ]
 Category = Annotated[
     str,
-    Meta(description="One label such as 'work': 1-50 characters, case kept; empty means none"),
+    text_rule(
+        f"One label such as 'work': at most 50 characters ({NORMALISED}), case kept,"
+        " compared case-insensitively; empty means none (stored as null)",
+        max_length=CATEGORY_MAX_LENGTH,
+    ),
+]
+# What a task holds once stored: the same rules, tags distinct.
+StoredTags = Annotated[
+    list[Tag],
+    Meta(
+        description="Lower-cased, distinct, in the order first given",
+        extra_json_schema={"maxItems": MAX_TAGS, "uniqueItems": True},
+    ),
+]
+# An address as email-validator takes it: a dot-atom local part of at most 64 characters, a
+# domain of LDH labels under a letter-only top-level domain not reserved for special use (the
+# validator also takes internationalised addresses, which the pattern leaves out).
+_ATOM = "[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+"
+_LABEL = "(?![A-Za-z0-9]{2}--)[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?"  # no xn--, aa--
+_SPECIAL_USE = "(?:{})".format(
+    "|".join(
+        "".join(f"[{c}{c.upper()}]" for c in name)  # case-insensitively, in any regex dialect
+        for name in ("arpa", "invalid", "local", "localhost", "onion", "test")
+    )
+)
+EMAIL_PATTERN = (
+    f"^(?=[^@]{{1,64}}@){_ATOM}(?:\\.{_ATOM})*@(?:{_LABEL}\\.)+(?!{_SPECIAL_USE}$)[A-Za-z]{{2,63}}$"
+)
+Email = Annotated[
+    str,
+    Meta(
+        description="Syntax-checked only; compared case-insensitively, returned as registered",
+        extra_json_schema={"format": "email", "maxLength": 254, "pattern": EMAIL_PATTERN},
+    ),
+]
+Name = Annotated[
+    str,
+    text_rule(
+        f"1-100 characters ({NORMALISED})",
+        min_length=1,
+        max_length=NAME_MAX_LENGTH,
+        pattern=NOT_BLANK,
+    ),
+]
+Password = Annotated[
+    str,
+    Meta(
+        description=(
+            "8-128 characters (code points after NFC; never trimmed), any Unicode; not on the"
+            " common-password list and not the email"
+        ),
+        extra_json_schema={
+            "minLength": PASSWORD_MIN_LENGTH,
+            "maxLength": PASSWORD_MAX_LENGTH,
+            "pattern": "^[^\\u0000]*$",
+        },
+    ),
 ]
 
 
@@ -109,17 +247,31 @@ class TaskCreate(msgspec.Struct, forbid_unknown_fields=True):
         )
 
 
+def task_rule_errors(fields: Mapping[str, Any]) -> list[FieldError]:
+    """The task rules (NFC, trimming, lengths, tags after de-duplication) that the body's
+    well-typed fields break."""
+    values: dict[str, Any] = {
+        name: tuple(value) if name == "tags" else value for name, value in fields.items()
+    }
+    changes = TaskChanges(**values)
+    try:
+        clean_changes(changes)
+    except ValidationFailed as failed:
+        return list(failed.errors)
+    return []
+
+
 class TaskUpdate(msgspec.Struct, forbid_unknown_fields=True):
     """Fields present are written; absent ones are kept. ``null`` clears a nullable field."""
 
-    title: str | UnsetType = UNSET
-    description: str | UnsetType | None = UNSET
+    title: Title | UnsetType = UNSET
+    description: Description | UnsetType | None = UNSET
     due_date: date | UnsetType | None = UNSET
     priority: Priority | UnsetType = UNSET
     starred: bool | UnsetType = UNSET
     completed: bool | UnsetType = UNSET
-    tags: list[str] | UnsetType = UNSET
-    category: str | UnsetType | None = UNSET
+    tags: Tags | UnsetType = UNSET
+    category: Category | UnsetType | None = UNSET
 
     def changes(self) -> TaskChanges:
         return TaskChanges(
@@ -142,15 +294,15 @@ class CompletionBody(msgspec.Struct, forbid_unknown_fields=True):
 
 class TaskRead(msgspec.Struct):
     id: UUID
-    title: str
-    description: str | None
+    title: Title
+    description: Description | None
     due_date: date | None
     priority: Priority
     starred: bool
     completed: bool
     completed_at: datetime | None
-    tags: list[str]
-    category: str | None
+    tags: StoredTags
+    category: Category | None
     user_id: UUID
     created_at: datetime
     updated_at: datetime

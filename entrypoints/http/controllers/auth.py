@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import Any
+
 from dishka.integrations.litestar import FromDishka, inject
 from litestar import Controller, delete, get, patch, post, put
 from litestar.params import JSONBody
@@ -18,6 +21,7 @@ from application.auth import (
 )
 from application.dto import Credentials, Registration
 from application.password_reset import ConfirmPasswordReset, RequestPasswordReset
+from domain.errors import FieldError
 from entrypoints.http.account_schemas import (
     AccountDeletionBody,
     PasswordChangeBody,
@@ -44,9 +48,18 @@ from entrypoints.http.schemas import (
     RegisterBody,
     TokenPairRead,
     UserRead,
+    registration_rule_errors,
 )
 
 BEARER: list[dict[str, list[str]]] = [{"bearer": []}]
+
+
+class RegistrationBody(JsonBody[RegisterBody]):
+    @staticmethod
+    def rules(fields: Mapping[str, Any]) -> list[FieldError]:
+        return registration_rule_errors(fields)
+
+
 RESET_REQUESTED = ResetRequested(
     "If an account uses that email, a link to reset its password is on its way."
 )
@@ -59,7 +72,7 @@ class AuthController(Controller):
     @post(
         "/register",
         status_code=HTTP_201_CREATED,
-        dto=JsonBody[RegisterBody],
+        dto=RegistrationBody,
         return_dto=None,
         middleware=[checked(auth_rate_limit, json_body_required)],
         summary="Create an account and log in",

@@ -9,6 +9,7 @@ from dishka.integrations.litestar import FromDishka, inject
 from litestar import Controller, MediaType, Request, Response, get, head
 
 from adapters.rate_limits import LimitStore
+from entrypoints.http.api_document import api_document
 from entrypoints.http.guards import checked, metrics_token
 from entrypoints.http.metrics import HttpMetrics
 from entrypoints.http.problems import HttpProblem, problem_response
@@ -52,7 +53,7 @@ class ServiceController(Controller):
 
     @get("/openapi.json", include_in_schema=False)
     async def openapi(self, request: Request[Any, Any, Any]) -> dict[str, Any]:
-        return request.app.openapi_schema.to_schema()
+        return api_document(request.app)
 
     @get(
         "/metrics",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import date
 from typing import Annotated, Any, TypeVar
 
@@ -28,6 +29,7 @@ from domain.tasks import MAX_TAGS_SENT, Priority
 from entrypoints.http.body import JsonBody
 from entrypoints.http.guards import authenticated, checked, json_body_required
 from entrypoints.http.problems import documented
+from entrypoints.http.query_errors import QUERY_RULES, no_null_literals
 from entrypoints.http.schemas import (
     TASK_READ_ONLY_FIELDS,
     CompletionBody,
@@ -35,6 +37,7 @@ from entrypoints.http.schemas import (
     TaskCreate,
     TaskRead,
     TaskUpdate,
+    task_rule_errors,
 )
 from entrypoints.http.task_requests import (
     LIST_QUERY,
@@ -65,6 +68,21 @@ WRITE_PROBLEMS = documented(400, 401, 404, 412, 415, 422)
 class TaskBody(JsonBody[T]):
     ignored_fields = TASK_READ_ONLY_FIELDS
     max_items = {"tags": MAX_TAGS_SENT}  # the domain's rule, before msgspec reads each tag
+
+    @staticmethod
+    def rules(fields: Mapping[str, Any]) -> list[FieldError]:
+        return task_rule_errors(fields)
+
+
+def list_query_rules(values: Mapping[str, Any]) -> None:
+    """The listing rules beyond each parameter's type, on the values that parsed."""
+    build_query(**{name: values.get(name) for name in FILTER_AND_SORT})
+
+
+FILTER_AND_SORT = (
+    *("status", "completed", "priority", "starred", "tag", "category", "due_before"),
+    *("due_after", "q", "search", "sort", "sort_by", "order"),
+)
 
 
 def task_response(
@@ -105,7 +123,8 @@ class TasksController(Controller):
         summary="List tasks (filtered, sorted, keyset-paginated)",
         responses=documented(401, 422),
         response_headers=[TOTAL_COUNT, LINK],
-        opt=accepts_query(*LIST_QUERY),
+        opt={**accepts_query(*LIST_QUERY), QUERY_RULES: list_query_rules},
+        middleware=[checked(no_null_literals)],
     )
     @inject
     async def list_tasks(
