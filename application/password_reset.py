@@ -13,6 +13,7 @@ from datetime import timedelta
 from application.account import new_password_error
 from application.ports import (
     AccountMail,
+    AttemptLimiter,
     Clock,
     PasswordBlocklist,
     PasswordHasher,
@@ -56,12 +57,15 @@ class RequestPasswordReset:
 
 @dataclass(frozen=True, slots=True)
 class ConfirmPasswordReset:
-    """Every session of the account ends; the token cannot be used again."""
+    """Every session of the account ends; the token cannot be used again. The account's
+    failed logins are forgotten: whoever holds the mailbox may log in with the new password at
+    once, even if somebody was guessing the old one."""
 
     resets: PasswordResetRepository
     reset_tokens: ResetTokens
     hasher: PasswordHasher
     blocklist: PasswordBlocklist
+    login_failures: AttemptLimiter
     clock: Clock
 
     async def __call__(self, token: str, new_password: str) -> None:
@@ -81,3 +85,4 @@ class ConfirmPasswordReset:
         password_hash = await self.hasher.hash(password)
         if not await self.resets.redeem(token_hash, password_hash, self.clock.now()):
             raise InvalidResetToken()
+        await self.login_failures.reset(email_key(user.email))

@@ -258,6 +258,19 @@ async def test_the_password_policy_is_422_and_keeps_the_token(
         assert (await confirm(client, token)).status_code == 204
 
 
+async def test_a_reset_lifts_the_login_failure_block(app_with: AppFactory, tmp_path: Path) -> None:
+    async with app_with(data_dir=str(tmp_path), login_failure_limit="2/hour") as client:
+        email = unique_email()
+        await register(client, email)
+        for _ in range(2):
+            assert_unauthorized(await login(client, email, "a wrong guess"), "invalid-credentials")
+        assert_problem(await login(client, email, NEW_PASSWORD), 429)
+        await client.post(RESET, json={"email": email})
+        await eventually(lambda: len(outbox(tmp_path)) == 1)
+        assert (await confirm(client, token_in_any(outbox(tmp_path)[0]))).status_code == 204
+        assert (await login(client, email, NEW_PASSWORD)).status_code == 200
+
+
 def token_in_any(message: EmailMessage) -> str:
     """The token, whatever ``PUBLIC_URL`` the link starts with."""
     found = re.search(r"/#/reset\?token=([A-Za-z0-9_-]+)", body_of(message, "plain"))
