@@ -12,7 +12,6 @@ from litestar.connection import ASGIConnection
 from litestar.exceptions import NotFoundException, ValidationException
 from litestar.handlers import BaseRouteHandler
 from litestar.openapi import OpenAPIConfig
-from litestar.openapi.plugins import SwaggerRenderPlugin
 from litestar.openapi.spec import Components, SecurityScheme
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -20,6 +19,7 @@ from application.ports import PasswordHasher, TokenVerifier
 from entrypoints.http.controllers.auth import AuthController
 from entrypoints.http.controllers.service import ServiceController
 from entrypoints.http.controllers.tasks import TasksController
+from entrypoints.http.docs import FinishedDocument, SwaggerUIPage
 from entrypoints.http.guards import checked, own_account
 from entrypoints.http.metrics import HttpMetrics
 from entrypoints.http.middleware import EdgeMiddleware
@@ -107,7 +107,7 @@ def build_litestar(container: AsyncContainer, settings: Settings) -> Litestar:
             version="1.0.0",
             description=API_DESCRIPTION,
             path="/docs",
-            render_plugins=[SwaggerRenderPlugin(path="/")],
+            render_plugins=[SwaggerUIPage(), FinishedDocument()],
             openapi_router=Router(
                 "/docs", route_handlers=[], guards=[unknown_docs_page], include_in_schema=False
             ),

@@ -110,8 +110,9 @@ class TokenPairRead(msgspec.Struct):
 # documents them without msgspec enforcing them on the raw text) and the descriptions say so;
 # the domain checks them on the normalised text.
 _CONTROLS = "\\u0000-\\u001f\\u007f-\\u009f"  # Unicode category Cc
-NO_CONTROLS = f"^[^{_CONTROLS}]*$"
-NOT_BLANK = f"^[^{_CONTROLS}]*[^\\s{_CONTROLS}][^{_CONTROLS}]*$"  # and a non-space character
+# Text is trimmed before it is checked, so whitespace controls (tab, form feed, ...) may pad it.
+NO_CONTROLS = f"^\\s*[^{_CONTROLS}]*\\s*$"
+NOT_BLANK = f"^\\s*[^{_CONTROLS}]*[^\\s{_CONTROLS}][^{_CONTROLS}]*\\s*$"  # a non-space too
 _DESCRIPTION_CONTROLS = "\\u0000-\\u0008\\u000b\\u000c\\u000e-\\u001f\\u007f-\\u009f"
 NORMALISED = "counted in code points after NFC normalisation and trimming"
 
@@ -140,7 +141,7 @@ Description = Annotated[
         f"At most 10,000 characters ({NORMALISED}); tab, LF and CR are the only controls;"
         " empty means none (stored as null)",
         max_length=DESCRIPTION_MAX_LENGTH,
-        pattern=f"^[^{_DESCRIPTION_CONTROLS}]*$",
+        pattern=f"^\\s*[^{_DESCRIPTION_CONTROLS}]*\\s*$",
     ),
 ]
 Tag = Annotated[
