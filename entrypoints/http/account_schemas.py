@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from collections.abc import Mapping
+from typing import Annotated, Any
 
 import msgspec
 from msgspec import UNSET, Meta, UnsetType
 
 from application.dto import ProfileUpdate
+from domain.errors import FieldError
 from domain.tasks import KEEP
+from domain.users import check_email, check_name, check_password, normalize_password
+from entrypoints.http.body import JsonBody
 from entrypoints.http.schemas import Email, Name, Password
 
 NewPassword = Password
@@ -54,3 +58,41 @@ class ResetRequested(msgspec.Struct):
     """The same answer whether or not the email has an account."""
 
     message: str
+
+
+# The account rules that well-typed fields break, named with the type errors of the others
+# (a valid body meets them in the use case, with the rules that need the account).
+
+
+def _email_errors(fields: Mapping[str, Any]) -> list[FieldError]:
+    email = fields.get("email")
+    error = check_email(email)[1] if isinstance(email, str) else None
+    return [error] if error else []
+
+
+def _new_password_errors(fields: Mapping[str, Any]) -> list[FieldError]:
+    password = fields.get("new_password")
+    if not isinstance(password, str):
+        return []
+    error = check_password(normalize_password(password), "", is_common=False)
+    return [FieldError("new_password", error.message)] if error else []
+
+
+class ProfileJson(JsonBody[ProfileBody]):
+    @staticmethod
+    def rules(fields: Mapping[str, Any]) -> list[FieldError]:
+        name = fields.get("name")
+        error = check_name(name)[1] if isinstance(name, str) else None
+        return ([error] if error else []) + _email_errors(fields)
+
+
+class PasswordChangeJson(JsonBody[PasswordChangeBody]):
+    rules = staticmethod(_new_password_errors)
+
+
+class PasswordResetJson(JsonBody[PasswordResetBody]):
+    rules = staticmethod(_email_errors)
+
+
+class PasswordResetConfirmJson(JsonBody[PasswordResetConfirmBody]):
+    rules = staticmethod(_new_password_errors)

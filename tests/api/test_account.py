@@ -163,6 +163,21 @@ async def test_a_bad_email_is_422_and_names_every_problem(client: httpx.AsyncCli
     assert_422(await patch_me(client, pair, {"email": None, "current_password": PASSWORD}), "email")
 
 
+async def test_a_mistyped_field_never_hides_another_broken_rule(client: httpx.AsyncClient) -> None:
+    pair = await register(client)
+    cases: list[tuple[str, str, dict[str, Any], set[str]]] = [
+        ("PATCH", ME, {"name": "", "email": 7}, {"name", "email"}),
+        ("PUT", PROFILE, {"name": 7, "email": "not an email"}, {"name", "email"}),
+        ("POST", PASSWORD_CHANGE, {"current_password": 5, "new_password": "short"},
+         {"current_password", "new_password"}),
+    ]  # fmt: skip
+    for method, path, body, fields in cases:
+        response = await client.request(method, path, json=body, headers=bearer(pair))
+        problem = assert_422(response, next(iter(fields)))
+        assert {e["field"] for e in problem["errors"]} == fields, problem
+    assert await current_user(client, pair) == pair["user"]
+
+
 # -- password change -------------------------------------------------------------------------
 
 

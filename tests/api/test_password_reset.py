@@ -364,6 +364,10 @@ async def test_reset_routes_count_against_the_auth_rate_limit(app_with: AppFacto
 
 async def test_the_email_is_validated(client: httpx.AsyncClient) -> None:
     assert_422(await client.post(RESET, json={"email": "not an email"}), "email")
+    both = await client.post(CONFIRM, json={"token": 5, "new_password": "short"})
+    assert {e["field"] for e in assert_422(both, "token")["errors"]} == {"token", "new_password"}
+    both = await client.post(RESET, json={"email": "not an email", "x": 1})
+    assert {e["field"] for e in assert_422(both, "email")["errors"]} == {"email", "x"}
     assert_422(await client.post(RESET, json={}), "email")
     assert_422(await client.post(RESET, json={"email": "a@example.com", "x": 1}), "x")
 

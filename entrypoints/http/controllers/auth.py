@@ -25,9 +25,13 @@ from domain.errors import FieldError
 from entrypoints.http.account_schemas import (
     AccountDeletionBody,
     PasswordChangeBody,
+    PasswordChangeJson,
     PasswordResetBody,
     PasswordResetConfirmBody,
+    PasswordResetConfirmJson,
+    PasswordResetJson,
     ProfileBody,
+    ProfileJson,
     ResetRequested,
 )
 from entrypoints.http.body import JsonBody
@@ -172,7 +176,7 @@ class AuthController(Controller):
 
     @patch(
         "/me",
-        dto=JsonBody[ProfileBody],
+        dto=ProfileJson,
         return_dto=None,
         middleware=[checked(authenticated, json_body_required)],
         security=BEARER,
@@ -187,7 +191,7 @@ class AuthController(Controller):
 
     @put(
         "/profile",
-        dto=JsonBody[ProfileBody],
+        dto=ProfileJson,
         return_dto=None,
         middleware=[checked(authenticated, json_body_required)],
         security=BEARER,
@@ -203,7 +207,7 @@ class AuthController(Controller):
     @post(
         "/password",
         status_code=HTTP_204_NO_CONTENT,
-        dto=JsonBody[PasswordChangeBody],
+        dto=PasswordChangeJson,
         return_dto=None,
         middleware=[checked(authenticated, json_body_required)],
         security=BEARER,
@@ -235,7 +239,7 @@ class AuthController(Controller):
     @post(
         "/password-reset",
         status_code=HTTP_202_ACCEPTED,
-        dto=JsonBody[PasswordResetBody],
+        dto=PasswordResetJson,
         return_dto=None,
         middleware=[checked(password_reset_available, auth_rate_limit, json_body_required)],
         summary="Email a password reset link (same answer for any email)",
@@ -251,7 +255,7 @@ class AuthController(Controller):
     @post(
         "/password-reset/confirm",
         status_code=HTTP_204_NO_CONTENT,
-        dto=JsonBody[PasswordResetConfirmBody],
+        dto=PasswordResetConfirmJson,
         return_dto=None,
         middleware=[checked(password_reset_available, auth_rate_limit, json_body_required)],
         summary="Set a new password with the token from a reset email; every session ends",
