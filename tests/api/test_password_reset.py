@@ -351,14 +351,18 @@ async def test_three_requests_per_email_an_hour(app_with: AppFactory, tmp_path: 
         await eventually(lambda: len(outbox(tmp_path)) == 3)
 
 
-async def test_reset_routes_count_against_the_auth_rate_limit(app_with: AppFactory) -> None:
-    async with app_with(auth_rate_limit="2/minute") as client:
+async def test_reset_requests_count_against_the_auth_rate_limit(app_with: AppFactory) -> None:
+    async with app_with(auth_rate_limit="2/minute", api_rate_limit="3/minute") as client:
         for _ in range(2):
             response = await client.post(RESET, json={"email": unique_email()})
             assert response.status_code == 202, response.text
         limited = await client.post(RESET, json={"email": unique_email()})
         assert_problem(limited, 429)
         assert int(limited.headers["retry-after"]) >= 1
+        # Confirming hashes a password only for a live token: it counts per client address
+        # against API_RATE_LIMIT, as /refresh does.
+        for _ in range(3):
+            assert_problem(await confirm(client, "A" * 43), 400)
         assert_problem(await confirm(client, "A" * 43), 429)
 
 

@@ -257,7 +257,7 @@ class AuthController(Controller):
         status_code=HTTP_204_NO_CONTENT,
         dto=PasswordResetConfirmJson,
         return_dto=None,
-        middleware=[checked(password_reset_available, auth_rate_limit, json_body_required)],
+        middleware=[checked(password_reset_available, client_rate_limit, json_body_required)],
         summary="Set a new password with the token from a reset email; every session ends",
         responses=documented(400, 404, 415, 422, 429, 503),
     )
