@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import contextlib
 import json
 import math
 import time
@@ -39,6 +40,7 @@ STALE_REFETCH_SECONDS = 30.0  # with usable keys, a failed refresh waits this lo
 MIN_RSA_BITS = 2048
 MAX_TOKEN_PART_BYTES = 16 * 1024
 LATEST = 253_402_300_800  # 10000-01-01T00:00:00Z
+VERIFIED_CACHE_SIZE = 4096
 
 Key = OKPKey | ECKey | RSAKey | OctKey
 _PUBLIC_MEMBERS = frozenset({"kty", "crv", "x", "y", "n", "e", "kid"})  # never a private part
@@ -158,6 +160,38 @@ def _decode(token: str, key: Key, algorithm: str) -> dict[str, Any]:
         raise InvalidToken() from error
 
 
+class VerifiedTokens:
+    """Tokens that passed every check, by their whole text: a client sends the same token
+    until it expires, and a look-up is far cheaper than a signature. An entry of a JWKS token
+    holds only while the key that verified it is still the one published under its ``kid``."""
+
+    def __init__(self) -> None:
+        self._entries: dict[str, tuple[ExternalCaller, float, str, PublishedKey | None]] = {}
+
+    def get(self, token: str, now: float) -> tuple[ExternalCaller, str, PublishedKey | None]:
+        """Raises ``KeyError`` for a token not (or no longer) remembered."""
+        caller, expires, kid, key = self._entries[token]
+        if now >= expires + LEEWAY_SECONDS:
+            del self._entries[token]
+            raise KeyError(token)
+        return caller, kid, key
+
+    def remember(
+        self,
+        token: str,
+        caller: ExternalCaller,
+        claims: dict[str, Any],
+        kid: str = "",
+        key: PublishedKey | None = None,
+    ) -> None:
+        if len(self._entries) >= VERIFIED_CACHE_SIZE:
+            self._entries.clear()
+        self._entries[token] = (caller, float(claims["exp"]), kid, key)
+
+    def forget(self, token: str) -> None:
+        self._entries.pop(token, None)
+
+
 class SharedSecretVerifier:
     """HS256 tokens signed with ``BETTER_AUTH_SECRET``, from one issuer."""
 
@@ -168,11 +202,18 @@ class SharedSecretVerifier:
         self._key = OctKey.import_key(secret)
         self._rules = ClaimRules(issuer, audience)
         self._now = now
+        self._verified = VerifiedTokens()
 
     async def verify(self, token: str) -> ExternalCaller:
+        now = self._now()
+        with contextlib.suppress(KeyError):
+            return self._verified.get(token, now)[0]
         if _checked_header(token).get("alg") != "HS256":
             raise InvalidToken()
-        return self._rules.caller(_decode(token, self._key, "HS256"), self._now())
+        claims = _decode(token, self._key, "HS256")
+        caller = self._rules.caller(claims, now)
+        self._verified.remember(token, caller, claims)
+        return caller
 
 
 class JwksVerifier:
@@ -185,8 +226,12 @@ class JwksVerifier:
         self._keys = keys
         self._rules = ClaimRules(issuer, audience)
         self._now = now
+        self._verified = VerifiedTokens()
 
     async def verify(self, token: str) -> ExternalCaller:
+        now = self._now()
+        if (remembered := await self._remembered(token, now)) is not None:
+            return remembered
         header = _checked_header(token)
         kid, algorithm = header.get("kid"), header.get("alg")
         if not isinstance(kid, str) or not isinstance(algorithm, str):
@@ -194,7 +239,25 @@ class JwksVerifier:
         published = await self._keys.get(kid)
         if algorithm not in published.algorithms:
             raise InvalidToken()
-        return self._rules.caller(_decode(token, published.key, algorithm), self._now())
+        claims = _decode(token, published.key, algorithm)
+        caller = self._rules.caller(claims, now)
+        self._verified.remember(token, caller, claims, kid, published)
+        return caller
+
+    async def _remembered(self, token: str, now: float) -> ExternalCaller | None:
+        try:
+            caller, kid, key = self._verified.get(token, now)
+        except KeyError:
+            return None
+        try:
+            current = await self._keys.get(kid)  # the cache's rules apply as to any token
+        except InvalidToken:
+            self._verified.forget(token)
+            raise
+        if current is key:  # still the key published under that kid
+            return caller
+        self._verified.forget(token)
+        return None
 
 
 @dataclass(frozen=True, slots=True)

@@ -4,15 +4,16 @@ fetching them, with a fake source and a clock the test moves."""
 from __future__ import annotations
 
 import asyncio
+import time
 
 import pytest
 from joserfc.jwk import RSAKey
 
-from adapters.security.external_tokens import JwksKeys, published_key
+from adapters.security.external_tokens import JwksKeys, JwksVerifier, published_key
 from adapters.security.jwks_http import max_age
 from application.ports import Jwks
-from domain.errors import InvalidToken, Unavailable
-from tests.support.external_issuer import public_jwk, signing_key
+from domain.errors import InvalidToken, TokenExpired, Unavailable
+from tests.support.external_issuer import ISSUER, claims_for, mint, public_jwk, signing_key
 
 
 class Clock:
@@ -177,3 +178,41 @@ def test_max_age_is_read_from_cache_control() -> None:
     assert max_age("no-store") == 0
     assert max_age("s-maxage=60") is None
     assert max_age("") is None
+
+
+class WallClock:
+    def __init__(self) -> None:
+        self.now = time.time()
+
+    def __call__(self) -> float:
+        return self.now
+
+
+async def test_a_remembered_token_still_expires() -> None:
+    source, clock, wall = FakeSource(), Clock(), WallClock()
+    key = signing_key(kid="k")
+    source.keys = [public_jwk(key)]
+    verifier = JwksVerifier(JwksKeys(source, clock=clock), issuer=ISSUER, audience=ISSUER, now=wall)
+    token = mint(key, "EdDSA", claims_for("r", iat=int(wall.now), exp=int(wall.now) + 60))
+    assert (await verifier.verify(token)).subject == "r"
+    assert (await verifier.verify(token)).subject == "r"  # from memory
+    wall.now += 60 + 10
+    with pytest.raises(TokenExpired):
+        await verifier.verify(token)
+
+
+async def test_a_remembered_token_is_checked_again_when_its_kid_names_another_key() -> None:
+    source, clock = FakeSource(), Clock()
+    first = signing_key(kid="same")
+    source.keys = [public_jwk(first)]
+    verifier = JwksVerifier(JwksKeys(source, clock=clock), issuer=ISSUER, audience=ISSUER)
+    token = mint(first, "EdDSA", claims_for("r"))
+    await verifier.verify(token)
+    source.keys = [public_jwk(signing_key(kid="same"))]  # the kid now names another key
+    clock.now += 601
+    with pytest.raises(InvalidToken):
+        await verifier.verify(token)
+    source.keys = []
+    clock.now += 601
+    with pytest.raises(InvalidToken):
+        await verifier.verify(token)
