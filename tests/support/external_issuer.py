@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import base64
 import json
+import socket
 import threading
 import time
 import uuid
@@ -141,8 +142,6 @@ def jwks_server() -> Iterator[JwksServer]:
 
 def unused_port_url() -> str:
     """A JWKS URL nothing listens on: connections are refused."""
-    import socket
-
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
