@@ -147,6 +147,14 @@ def add_task(page: Page, title: str, **details: str | bool) -> None:
     expect(task_item(page, title)).to_be_visible()
 
 
+def stored_refresh_token(page: Page) -> str | None:
+    """What the app keeps between page loads (IndexedDB, through its own module)."""
+    token: str | None = page.evaluate(
+        'async () => (await import("/static/js/token_store.js")).readToken()'
+    )
+    return token
+
+
 def task_item(page: Page, title: str) -> Locator:
     return page.locator("li.task").filter(
         has=page.locator(".title", has_text=re.compile(f"^{re.escape(title)}$"))

@@ -24,6 +24,7 @@ from tests.browser.support import (
     log_in,
     register,
     save_screenshot,
+    stored_refresh_token,
     task_item,
     titles,
     web_server,
@@ -271,7 +272,7 @@ def test_a_new_user_runs_through_the_whole_app(server: Server, new_page: NewPage
     # Log out, then back in.
     page.get_by_role("button", name="Log out", exact=True).click()
     expect(page.get_by_role("heading", name="Log in")).to_be_visible()
-    assert page.evaluate("localStorage.length") == 0
+    assert stored_refresh_token(page) is None
     page.get_by_label("Email").fill(email)
     page.get_by_label("Password", exact=True).fill("wrong password here")
     page.get_by_role("button", name="Log in").click()
@@ -281,7 +282,7 @@ def test_a_new_user_runs_through_the_whole_app(server: Server, new_page: NewPage
     expect(page.locator(".count")).to_have_text("Showing 50 of 56 tasks")
 
     # Log out everywhere (from the account page): this page and the session are over.
-    refresh_token = page.evaluate("localStorage.getItem('todo.refresh_token')")
+    refresh_token = stored_refresh_token(page)
     page.get_by_role("link", name="Account").click()
     expect(page.get_by_role("heading", name="Account", exact=True)).to_be_visible()
     page.get_by_role("button", name="Log out everywhere").click()

@@ -22,6 +22,7 @@ from tests.browser.support import (
     add_task,
     log_in,
     register,
+    stored_refresh_token,
     task_item,
     titles,
     web_server,
@@ -125,7 +126,7 @@ def test_a_session_ended_elsewhere_logs_the_page_out(server: Server, new_page: N
     page.get_by_role("radio", name="Done").click()  # the list reloads
     expect(page.get_by_role("heading", name="Log in")).to_be_visible()
     expect(page.get_by_role("status")).to_contain_text("Your session has ended")
-    assert page.evaluate("localStorage.getItem('todo.refresh_token')") is None
+    assert stored_refresh_token(page) is None
 
 
 def test_a_refresh_that_fails_logs_the_page_out(server: Server, new_page: NewPage) -> None:
@@ -144,7 +145,7 @@ def test_a_refresh_that_fails_logs_the_page_out(server: Server, new_page: NewPag
     expect(page.get_by_role("heading", name="Log in")).to_be_visible()
     expect(page.get_by_role("status")).to_contain_text("Your session has ended")
     assert len(traffic.refreshes) == 1
-    assert page.evaluate("localStorage.getItem('todo.refresh_token')") is None
+    assert stored_refresh_token(page) is None
 
     # Logging in again works, and the tasks are there.
     log_in(page, email)

@@ -123,7 +123,7 @@ function deleteForm() {
     );
     if (!sure) return;
     await api.call("DELETE", "/auth/me", { body: { password: data.get("password") } });
-    api.endSession("deleted");
+    await api.endSession("deleted");
     toast("Your account is deleted.");
   });
   return form;

@@ -1,15 +1,18 @@
 // The API client: tokens, one shared refresh, problem details turned into ApiError.
 //
-// The access token lives only in this module's memory. The refresh token is kept in
-// localStorage so that a reload or a second tab stays logged in (README: "Where the tokens live").
+// The access token lives only in this module's memory. The refresh token is stored (IndexedDB,
+// token_store.js) so that a reload or a second tab stays logged in (README: "Where the tokens
+// live").
 
-const REFRESH_KEY = "todo.refresh_token";
+import { clearToken, readToken, writeToken } from "./token_store.js";
+
 const PROBLEM_BASE = "https://todo.dev/problems/";
 
 let accessToken = null;
 let currentUser = null;
 let refreshing = null; // the one refresh in flight, shared by every request that needs it
 const sessionListeners = new Set();
+const otherTabs = new BroadcastChannel("todo.session");
 
 /** A failed request: `status`, the problem document (`detail`, `errors`, `type`) if any. */
 export class ApiError extends Error {
@@ -37,35 +40,30 @@ export function user() {
   return currentUser;
 }
 
-export function hasStoredSession() {
-  return Boolean(localStorage.getItem(REFRESH_KEY));
-}
-
-function accept(pair) {
+async function accept(pair) {
+  await writeToken(pair.refresh_token); // stored before any other tab may take its turn
   accessToken = pair.access_token;
-  localStorage.setItem(REFRESH_KEY, pair.refresh_token);
   const changed = currentUser?.id !== pair.user.id;
   currentUser = pair.user;
   if (changed) notify("login");
 }
 
-/** Forget the session here (and in other tabs, through the storage event). */
-export function endSession(reason = "logout") {
-  const hadSession = Boolean(accessToken || currentUser || hasStoredSession());
+/** Forget the session here and in the other tabs of this browser. */
+export async function endSession(reason = "logout") {
+  const hadSession = Boolean(accessToken || currentUser);
   accessToken = null;
   currentUser = null;
-  localStorage.removeItem(REFRESH_KEY);
+  await clearToken();
+  otherTabs.postMessage("ended");
   if (hadSession) notify(reason);
 }
 
-// Another tab logged out (the key removed) or in as someone else: follow it.
-window.addEventListener("storage", (event) => {
-  if (event.key !== REFRESH_KEY && event.key !== null) return;
-  if (!event.newValue) {
-    accessToken = null;
-    currentUser = null;
-    notify("logout");
-  }
+// Another tab logged out: so does this one.
+otherTabs.addEventListener("message", (event) => {
+  if (event.data !== "ended" || !currentUser) return;
+  accessToken = null;
+  currentUser = null;
+  notify("logout");
 });
 
 async function readProblem(response) {
@@ -106,20 +104,20 @@ export function refresh() {
 }
 
 async function rotate() {
-  const token = localStorage.getItem(REFRESH_KEY); // read inside the lock: maybe rotated by a tab
+  const token = await readToken(); // read inside the lock: another tab may have rotated it
   if (!token) {
-    endSession("expired");
+    await endSession("expired");
     throw new ApiError(401, { detail: "Please log in." });
   }
   const response = await send("POST", "/auth/refresh", { body: { refresh_token: token } });
   if (!response.ok) {
     const problem = await readProblem(response);
     if (response.status === 401 || response.status === 400) {
-      endSession("expired");
+      await endSession("expired");
     }
     throw new ApiError(response.status, problem);
   }
-  accept(await response.json());
+  await accept(await response.json());
 }
 
 const SESSION_OVER = new Set(["session-ended", "invalid-token", "authentication-required"]);
@@ -140,10 +138,12 @@ export async function request(method, path, options = {}) {
       if (response.ok) return response;
       if (response.status !== 401) throw new ApiError(response.status, await readProblem(response));
       const again = await readProblem(response);
-      if (SESSION_OVER.has(typeOf(again)) || typeOf(again) === "token-expired") endSession("expired");
+      if (SESSION_OVER.has(typeOf(again)) || typeOf(again) === "token-expired") {
+        await endSession("expired");
+      }
       throw new ApiError(401, again);
     }
-    if (SESSION_OVER.has(typeOf(problem))) endSession("expired");
+    if (SESSION_OVER.has(typeOf(problem))) await endSession("expired");
     throw new ApiError(401, problem);
   }
   if (!response.ok) throw new ApiError(response.status, await readProblem(response));
@@ -168,16 +168,16 @@ export async function anonymous(method, path, body) {
 }
 
 export async function register(fields) {
-  accept(await anonymous("POST", "/auth/register", fields));
+  await accept(await anonymous("POST", "/auth/register", fields));
 }
 
 export async function login(fields) {
-  accept(await anonymous("POST", "/auth/login", fields));
+  await accept(await anonymous("POST", "/auth/login", fields));
 }
 
 /** Resume a stored session after a reload; false when there is none (or it has ended). */
 export async function resume() {
-  if (!hasStoredSession()) return false;
+  if (!(await readToken())) return false;
   try {
     await refresh();
     return true;
@@ -190,7 +190,7 @@ export async function resume() {
 /** Log out here and on the server. The refresh token goes along, so an expired access token
  * still ends the session; the local session ends whatever the server answers. */
 export async function logout() {
-  const token = localStorage.getItem(REFRESH_KEY);
+  const token = await readToken();
   const bearer = accessToken;
   try {
     await send("POST", "/auth/logout", {
@@ -198,13 +198,13 @@ export async function logout() {
       token: bearer,
     });
   } finally {
-    endSession("logout");
+    await endSession("logout");
   }
 }
 
 export async function logoutEverywhere() {
   await request("POST", "/auth/logout-all");
-  endSession("logout");
+  await endSession("logout");
 }
 
 export function setUser(updated) {

@@ -123,7 +123,7 @@ export function resetView(params) {
       token,
       new_password: data.get("new_password"),
     });
-    api.endSession("reset"); // every session ended on the server, this one too
+    await api.endSession("reset"); // every session ended on the server, this one too
     toast("Your password is changed. Log in with the new one.");
     navigate("login");
   });
