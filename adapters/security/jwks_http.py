@@ -50,6 +50,7 @@ class HttpJwksSource:
         if keys is None:
             log.warning("JWKS fetch returned no key set", extra={"url": self._url})
             raise Unavailable(RETRY_AFTER_SECONDS)
+        log.info("JWKS fetched", extra={"url": self._url, "keys": len(keys)})
         return Jwks(keys=keys, max_age=max_age(cache_control))
 
     async def _get(self) -> tuple[bytes, str]:
