@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from adapters.postgres.maintenance import prune_sessions
 from adapters.postgres.tables import sessions, tasks, users
 from adapters.system import UuidV7Generator
+from entrypoints.cli import main
 from tests.integration.test_cli import todo
 
 NOW = datetime(2026, 5, 1, 12, tzinfo=UTC)
@@ -130,7 +131,11 @@ async def test_todo_prune_from_the_command_line(engine: AsyncEngine, clean_datab
     assert await _count(engine, tasks) == 2
 
 
-def test_todo_prune_refuses_a_batch_size_out_of_bounds() -> None:
-    result = todo("prune", "--batch-size", "0", TODO_STORAGE="memory")
-    assert result.returncode == 2
-    assert "--batch-size" in result.stderr
+@pytest.mark.parametrize("size", ["0", "100001", "-5"])
+def test_todo_prune_refuses_a_batch_size_out_of_bounds(
+    size: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with pytest.raises(SystemExit) as exited:
+        main(["prune", "--batch-size", size])
+    assert exited.value.code == 2
+    assert "--batch-size" in capsys.readouterr().err
