@@ -34,10 +34,18 @@ def password_reset_message(
     message["From"] = sender
     message["To"] = to
     message["Message-ID"] = make_msgid(domain=_domain(sender))
-    message.set_content(_template("password_reset.txt").substitute(values))
+    text = _template("password_reset.txt").substitute(values)
+    message.set_content(text, cte=_transfer_encoding(text))
     escaped = {key: html.escape(value, quote=True) for key, value in values.items()}
-    message.add_alternative(_template("password_reset.html").substitute(escaped), subtype="html")
+    markup = _template("password_reset.html").substitute(escaped)
+    message.add_alternative(markup, subtype="html", cte=_transfer_encoding(markup))
     return message
+
+
+def _transfer_encoding(body: str) -> str:
+    """Lines as they are (no quoted-printable soft breaks), so the link stays whole in the raw
+    message too: a reader may take the token from the ``.eml`` file as it is."""
+    return "7bit" if body.isascii() else "8bit"
 
 
 def _domain(address: str) -> str:

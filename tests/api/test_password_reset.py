@@ -195,7 +195,7 @@ async def test_the_development_outbox_gets_the_mail_and_the_log_never_does(
     caplog.set_level(logging.DEBUG)
     async with app_with(data_dir=str(tmp_path), public_url=PUBLIC_URL) as client:
         email = unique_email()
-        pair = await register(client, email)
+        pair = await register(client, email, name="Zoë Ångström")
         assert (await client.post(RESET, json={"email": email})).status_code == 202
         await eventually(lambda: len(outbox(tmp_path)) == 1)
         (message,) = outbox(tmp_path)
@@ -203,6 +203,10 @@ async def test_the_development_outbox_gets_the_mail_and_the_log_never_does(
         token = token_in(message)
         (path,) = (tmp_path / "outbox").glob("*.eml")
         assert path.stat().st_mode & 0o077 == 0  # the owner's only: it holds a live link
+        # The link is whole in the raw file too (no quoted-printable line breaks).
+        raw = LINK.search(path.read_text(encoding="utf-8"))
+        assert raw is not None
+        assert raw["token"] == token
         assert (await confirm(client, token)).status_code == 204
         await assert_session_ended(client, pair)
     assert token not in caplog.text

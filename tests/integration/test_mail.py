@@ -134,6 +134,8 @@ def test_the_message_has_a_text_and_an_escaped_html_body() -> None:
     assert "<script>" not in markup
     assert "30 minutes" in text
     assert "30 minutes" in markup
+    # Whole in the raw message as well, though the link's line is longer than 78 characters.
+    assert f"https://todo.example/app/#/reset?token={TOKEN}\n" in mail.as_string()
 
 
 class Stuck:
