@@ -75,7 +75,7 @@ def test_sigterm_lets_in_flight_requests_finish_then_exits_0(clean_database: str
         wait_ready(base, server)
         body = _registered(base)
         in_flight = [_begin_login(port, body) for _ in range(4)]
-        time.sleep(0.5)  # the requests have reached the app and wait for the rest of their bodies
+        time.sleep(2)  # the requests have reached the app and wait for the rest of their bodies
 
         server.send_signal(signal.SIGTERM)  # to the main process only, as Kubernetes does
         time.sleep(1.0)
