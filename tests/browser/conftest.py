@@ -15,13 +15,18 @@ from tests.browser.support import CHROMIUM, CHROMIUM_ARGS, PageWatch
 NewPage = Callable[..., Page]
 
 
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
+@pytest.fixture(scope="module", autouse=True)
+def chromium_present() -> None:
+    """First of all, before any server starts: without Chromium there is nothing to drive."""
     if not CHROMIUM.exists():
         pytest.skip(
             f"Chromium is missing ({CHROMIUM}): `apt-get install chromium` runs the browser "
             "tests (CI's .ci/run does)"
         )
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Browser]:
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
         try:
