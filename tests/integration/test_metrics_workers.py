@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import time
 
 import httpx
 import pytest
@@ -44,6 +45,12 @@ def test_two_workers_give_one_view(clean_database: str) -> None:
     base = f"http://127.0.0.1:{port}"
     try:
         wait_ready(base, server)
+        # Ready is one worker answering; wait for the second to have started as well.
+        size = ("db_pool_connections", (("state", "size"),))
+        deadline = time.monotonic() + 60
+        while _samples(httpx.get(f"{base}/metrics").text).get(size) != 2 * POOL_SIZE:
+            assert time.monotonic() < deadline, "the second worker never reported"
+            time.sleep(0.2)
         health = (
             "http_requests_total",
             (("method", "GET"), ("route", "/health"), ("status", "200")),
@@ -57,7 +64,6 @@ def test_two_workers_give_one_view(clean_database: str) -> None:
         # Every scrape, whichever worker answered it, counts every request.
         assert {scrape[health] - start for scrape in scrapes} == {sent}
         # Both workers are in the sum: each reports a pool of POOL_SIZE.
-        size = ("db_pool_connections", (("state", "size"),))
         assert {scrape[size] for scrape in scrapes} == {2 * POOL_SIZE}
         assert all(("todo_login_failures_total", ()) in scrape for scrape in scrapes)
     finally:
