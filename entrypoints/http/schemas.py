@@ -110,10 +110,18 @@ class TokenPairRead(msgspec.Struct):
 # documents them without msgspec enforcing them on the raw text) and the descriptions say so;
 # the domain checks them on the normalised text.
 _CONTROLS = "\\u0000-\\u001f\\u007f-\\u009f"  # Unicode category Cc
-# Text is trimmed before it is checked, so whitespace controls (tab, form feed, ...) may pad it.
-NO_CONTROLS = f"^\\s*[^{_CONTROLS}]*\\s*$"
-NOT_BLANK = f"^\\s*[^{_CONTROLS}]*[^\\s{_CONTROLS}][^{_CONTROLS}]*\\s*$"  # a non-space too
 _DESCRIPTION_CONTROLS = "\\u0000-\\u0008\\u000b\\u000c\\u000e-\\u001f\\u007f-\\u009f"
+
+
+def trimmed_text(controls: str, *, blank: bool) -> str:
+    """Text as a client should send it: no ``controls``, nothing to trim at either end (the
+    server trims, so whitespace sent there is not refused, only dropped)."""
+    core = f"[^\\s{controls}](?:[^{controls}]*[^\\s{controls}])?"
+    return f"^(?:{core})?$" if blank else f"^{core}$"
+
+
+NO_CONTROLS = trimmed_text(_CONTROLS, blank=True)
+NOT_BLANK = trimmed_text(_CONTROLS, blank=False)
 NORMALISED = "counted in code points after NFC normalisation and trimming"
 
 
@@ -141,7 +149,7 @@ Description = Annotated[
         f"At most 10,000 characters ({NORMALISED}); tab, LF and CR are the only controls;"
         " empty means none (stored as null)",
         max_length=DESCRIPTION_MAX_LENGTH,
-        pattern=f"^\\s*[^{_DESCRIPTION_CONTROLS}]*\\s*$",
+        pattern=trimmed_text(_DESCRIPTION_CONTROLS, blank=True),
     ),
 ]
 Tag = Annotated[
