@@ -74,10 +74,8 @@ export function showProblem(form, error) {
     unplaced.push(item.field ? `${item.field}: ${item.message}` : item.message);
   }
   if (alert) {
-    alert.replaceChildren(
-      h("p", {}, error.message),
-      unplaced.length ? h("ul", {}, unplaced.map((text) => h("li", {}, text))) : null,
-    );
+    alert.replaceChildren(h("p", {}, error.message));
+    if (unplaced.length) alert.append(h("ul", {}, unplaced.map((text) => h("li", {}, text))));
     alert.hidden = false;
   }
   const first = form.querySelector("[aria-invalid=true]");
