@@ -128,6 +128,20 @@ SUCCESS_HEADERS: dict[str, dict[str, bool]] = {
 BODY_ERRORS = (400, 408, 413, 415, 422)
 API_ERRORS = (422, 503)  # an unknown query parameter; the database timing out or unreachable
 BEARER_ERRORS = (401, 429)  # no usable token; API_RATE_LIMIT
+EXTRA_ERRORS = {"getReadiness": (503,)}  # its problem names the failed checks
+READINESS: Json = {
+    "type": "object",
+    "properties": {
+        "status": {"type": "string", "enum": ["ok", "degraded"]},
+        "checks": {
+            "type": "object",
+            "additionalProperties": {"type": "string"},
+            "description": "What is degraded (e.g. redis), when anything is",
+        },
+    },
+    "required": ["status"],
+    "examples": [{"status": "ok"}, {"status": "degraded", "checks": {"redis": "unreachable"}}],
+}
 
 SORTS = [f"{sign}{field.value}" for field in SortField for sign in ("", "-")]
 _QUERY_TEXT: Json = {"type": "string", "maxLength": 255, "pattern": NO_CONTROLS}
@@ -292,6 +306,9 @@ def _finish_operation(method: str, path: str, operation: Json) -> None:
     if (method, path) in OPTIONAL_BEARER:
         operation["security"] = [{"bearer": []}, {}]
     responses: Json = operation["responses"]
+    if responses.get("400", {}).get("description") != STATUS_DESCRIPTIONS[400]:
+        # Litestar's own entry for parameter errors, which this API answers with 422.
+        responses.pop("400", None)
     statuses = {int(status) for status in responses if status.isdigit() and int(status) >= 400}
     if body is not None:
         statuses.update(BODY_ERRORS)
@@ -301,11 +318,14 @@ def _finish_operation(method: str, path: str, operation: Json) -> None:
         statuses.update(BEARER_ERRORS)
     if "{task_id}" in path:
         statuses.add(404)
+    statuses.update(EXTRA_ERRORS.get(operation_id, ()))
     for code in sorted(statuses):
         responses[str(code)] = _problem_response(code, api=path.startswith("/api/"))
     for key, response in responses.items():
         if key.startswith("2"):
             _finish_success(operation_id, response)
+    if operation_id == "getReadiness":
+        responses["200"]["content"]["application/json"]["schema"] = READINESS
     operation["responses"] = dict(sorted(responses.items()))
     if operation_id == "createTask":
         responses["201"]["links"] = _task_links()

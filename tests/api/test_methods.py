@@ -62,6 +62,7 @@ async def world() -> AsyncIterator[World]:
             "user_id": pair["user"]["id"],
             "task_id": task.json()["id"],
             "file_path": "app.css",
+            "name": "docs.js",
             "path": "nothing-here",
         }
         resources = [
