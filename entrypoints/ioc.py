@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Iterator
-from datetime import timedelta
-from pathlib import Path
 from typing import NewType
 
 from dishka import (
@@ -82,6 +80,14 @@ from application.ports import (
 )
 from entrypoints.http.identity import BearerIdentity
 from entrypoints.readiness import ReadinessProbe
+from entrypoints.setting_groups import (
+    AuthSettings,
+    DatabaseSettings,
+    ExternalTokenSettings,
+    HttpSettings,
+    LimitSettings,
+    MailSettings,
+)
 from entrypoints.settings import Settings
 from entrypoints.signing_secret import signing_secret
 
@@ -93,6 +99,13 @@ class CoreProvider(Provider):
     """Process-wide services that hold no database state."""
 
     settings = from_context(provides=Settings, scope=Scope.APP)
+    # Each provider below asks for its group of the settings, not the whole.
+    database_settings = provide(DatabaseSettings.of, scope=Scope.APP)
+    auth_settings = provide(AuthSettings.of, scope=Scope.APP)
+    external_token_settings = provide(ExternalTokenSettings.of, scope=Scope.APP)
+    limit_settings = provide(LimitSettings.of, scope=Scope.APP)
+    mail_settings = provide(MailSettings.of, scope=Scope.APP)
+    http_settings = provide(HttpSettings.of, scope=Scope.APP)
 
     @provide(scope=Scope.APP)
     def clock(self) -> Clock:
@@ -103,7 +116,7 @@ class CoreProvider(Provider):
         return UuidV7Generator()
 
     @provide(scope=Scope.APP)
-    def hasher(self, settings: Settings) -> Iterator[PasswordHasher]:
+    def hasher(self, settings: AuthSettings) -> Iterator[PasswordHasher]:
         hasher = Argon2PasswordHasher(concurrency=settings.hash_concurrency)
         yield hasher
         hasher.close()
@@ -118,28 +131,28 @@ class CoreProvider(Provider):
 
     @provide(scope=Scope.APP)
     def tokens(
-        self, settings: Settings, secret: SigningSecret
+        self, settings: AuthSettings, secret: SigningSecret
     ) -> AnyOf[TokenIssuer, TokenVerifier]:
         return JwtAccessTokens(
             secret,
-            issuer=settings.jwt_issuer,
-            audience=settings.jwt_audience,
+            issuer=settings.issuer,
+            audience=settings.audience,
             lifetime_seconds=settings.access_token_seconds,
         )
 
     @provide(scope=Scope.APP)
     async def external_tokens(
-        self, settings: Settings, secret: SigningSecret
+        self, settings: ExternalTokenSettings, secret: SigningSecret
     ) -> AsyncIterator[ExternalTokenVerifier]:
         """The Better Auth front end's tokens: by its JWKS, or by the shared secret."""
-        issuer, audience = settings.external_issuer, settings.external_audience
+        issuer, audience = settings.issuer, settings.audience
         verifiers: dict[str, IssuerVerifier] = {}
         source = None
         if issuer is not None and audience is not None:
-            if settings.external_jwt_shared_secret:
+            if settings.shared_secret:
                 verifiers[issuer] = SharedSecretVerifier(secret, issuer=issuer, audience=audience)
-            elif settings.external_jwks is not None:
-                source = HttpJwksSource(settings.external_jwks)
+            elif settings.jwks_url is not None:
+                source = HttpJwksSource(settings.jwks_url)
                 keys = JwksKeys(source)
                 verifiers[issuer] = JwksVerifier(keys, issuer=issuer, audience=audience)
         yield ExternalTokenRouter(verifiers)
@@ -157,31 +170,33 @@ class CoreProvider(Provider):
         return MacRefreshTokens(secret)
 
     @provide(scope=Scope.APP)
-    def session_policy(self, settings: Settings) -> auth.SessionPolicy:
+    def session_policy(self, settings: AuthSettings) -> auth.SessionPolicy:
         return auth.SessionPolicy(
-            refresh_lifetime=timedelta(seconds=settings.refresh_token_seconds),
-            max_sessions=settings.max_sessions_per_user,
+            refresh_lifetime=settings.refresh_lifetime,
+            max_sessions=settings.max_sessions,
         )
 
     @provide(scope=Scope.APP)
-    def task_policy(self, settings: Settings) -> tasks.TaskPolicy:
-        return tasks.TaskPolicy(max_tasks=settings.max_tasks_per_user)
+    def task_policy(self, settings: LimitSettings) -> tasks.TaskPolicy:
+        return tasks.TaskPolicy(max_tasks=settings.max_tasks)
 
     @provide(scope=Scope.APP)
-    def limits_store(self, settings: Settings) -> LimitStore:
+    def limits_store(self, settings: LimitSettings) -> LimitStore:
         return LimitStore(settings.redis_url)
 
     @provide(scope=Scope.APP)
-    def auth_request_limiter(self, store: LimitStore, settings: Settings) -> AuthRequestLimiter:
-        return AuthRequestLimiter(RateLimiter(store, settings.auth_rate_limit, "auth-ip"))
+    def auth_request_limiter(
+        self, store: LimitStore, settings: LimitSettings
+    ) -> AuthRequestLimiter:
+        return AuthRequestLimiter(RateLimiter(store, settings.auth_requests, "auth-ip"))
 
     @provide(scope=Scope.APP)
-    def api_request_limiter(self, store: LimitStore, settings: Settings) -> ApiRequestLimiter:
-        return ApiRequestLimiter(RateLimiter(store, settings.api_rate_limit, "api"))
+    def api_request_limiter(self, store: LimitStore, settings: LimitSettings) -> ApiRequestLimiter:
+        return ApiRequestLimiter(RateLimiter(store, settings.api_requests, "api"))
 
     @provide(scope=Scope.APP)
-    def login_failure_limiter(self, store: LimitStore, settings: Settings) -> AttemptLimiter:
-        return RateLimiter(store, settings.login_failure_limit, "login-failures")
+    def login_failure_limiter(self, store: LimitStore, settings: LimitSettings) -> AttemptLimiter:
+        return RateLimiter(store, settings.login_failures, "login-failures")
 
     @provide(scope=Scope.APP)
     def reset_request_limiter(self, store: LimitStore) -> ResetRequestLimiter:
@@ -192,23 +207,21 @@ class CoreProvider(Provider):
         return RandomResetTokens()
 
     @provide(scope=Scope.APP)
-    def reset_policy(self, settings: Settings) -> password_reset.ResetPolicy:
-        return password_reset.ResetPolicy(
-            lifetime=timedelta(minutes=settings.password_reset_minutes)
-        )
+    def reset_policy(self, settings: MailSettings) -> password_reset.ResetPolicy:
+        return password_reset.ResetPolicy(lifetime=settings.reset_lifetime)
 
     @provide(scope=Scope.APP, provides=AnyOf[AccountMail, BackgroundAccountMail])
-    async def account_mail(self, settings: Settings) -> AsyncIterator[BackgroundAccountMail]:
+    async def account_mail(self, settings: MailSettings) -> AsyncIterator[BackgroundAccountMail]:
         """SMTP when ``SMTP_URL`` is set, else ``.eml`` files in the data folder's outbox."""
         transport: Transport = (
             SmtpTransport(settings.smtp_url, timeout=SEND_TIMEOUT_SECONDS)
             if settings.smtp_url
-            else OutboxTransport(Path(settings.data_dir) / "outbox")
+            else OutboxTransport(settings.outbox)
         )
         mail = BackgroundAccountMail(
             transport,
-            sender=settings.mail_from,
-            public_url=settings.public_base_url,
+            sender=settings.sender,
+            public_url=settings.public_url,
             timeout=SEND_TIMEOUT_SECONDS,
         )
         yield mail
@@ -217,14 +230,14 @@ class CoreProvider(Provider):
 
 class PostgresProvider(Provider):
     @provide(scope=Scope.APP)
-    async def engine(self, settings: Settings) -> AsyncIterator[AsyncEngine]:
-        if not settings.database_url:
+    async def engine(self, settings: DatabaseSettings) -> AsyncIterator[AsyncEngine]:
+        if not settings.url:
             raise RuntimeError("DATABASE_URL is not set")
         engine = create_engine(
-            database_target(settings.database_url),
-            pool_size=settings.database_pool_size,
-            max_overflow=settings.database_max_overflow,
-            statement_timeout=settings.database_statement_timeout,
+            database_target(settings.url),
+            pool_size=settings.pool_size,
+            max_overflow=settings.max_overflow,
+            statement_timeout=settings.statement_timeout,
         )
         yield engine
         await engine.dispose()

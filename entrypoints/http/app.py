@@ -28,6 +28,7 @@ from entrypoints.http.query_errors import handle_invalid_parameters
 from entrypoints.http.task_requests import query_shape
 from entrypoints.http.web import web_app_routes
 from entrypoints.readiness import ReadinessProbe
+from entrypoints.setting_groups import HttpSettings
 from entrypoints.settings import Settings
 
 MAX_BODY_BYTES = 1024 * 1024
@@ -51,12 +52,13 @@ def _pool_reading(engine: AsyncEngine) -> dict[str, int]:
 def create_app(container: AsyncContainer, settings: Settings) -> Any:
     """The ASGI app: Litestar inside the middleware every response passes through."""
     app = build_litestar(container, settings)
+    http = HttpSettings.of(settings)
     return EdgeMiddleware(
         app,
-        origins=settings.cors_origin_list,
-        hsts=settings.hsts,
+        origins=http.cors_origins,
+        hsts=http.hsts,
         metrics=app.state.metrics,
-        body_timeout=settings.body_timeout,
+        body_timeout=http.body_timeout,
     )
 
 

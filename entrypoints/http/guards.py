@@ -25,7 +25,7 @@ from domain.errors import (
 from entrypoints.http.body import check_media_type
 from entrypoints.http.client_ip import client_key
 from entrypoints.http.problems import malformed_body
-from entrypoints.settings import Settings
+from entrypoints.setting_groups import HttpSettings, MailSettings
 
 Connection = Request[Any, Any, Any]
 Check = Callable[[Connection], Awaitable[None]]
@@ -74,8 +74,8 @@ async def authenticated_or_refresh_token(connection: Connection) -> None:
 
 async def password_reset_available(connection: Connection) -> None:
     """In production without ``SMTP_URL`` no reset mail can go out: the routes are absent."""
-    settings: Settings = await _resolve(connection, Settings)
-    if not settings.password_reset_enabled:
+    mail: MailSettings = await _resolve(connection, MailSettings)
+    if not mail.reset_enabled:
         raise NotFound()
 
 
@@ -88,8 +88,8 @@ async def own_account(connection: Connection) -> None:
     try:
         user_id: UUID | None = UUID(raw)
     except ValueError:
-        settings: Settings = await _resolve(connection, Settings)
-        if settings.external_issuer is None:
+        http: HttpSettings = await _resolve(connection, HttpSettings)
+        if not http.external_tokens:
             raise NotFound() from None
         user_id = None
     identity: IdentityProvider = await _resolve(connection, IdentityProvider)
@@ -111,10 +111,10 @@ async def json_body_required(connection: Connection) -> None:
 
 
 async def _client_key(connection: Connection) -> str:
-    settings: Settings = await _resolve(connection, Settings)
+    http: HttpSettings = await _resolve(connection, HttpSettings)
     peer = connection.client.host if connection.client else None
     # Every X-Forwarded-For line: ``connection.headers.get`` would read the first one only.
-    return client_key(peer, connection.scope["headers"], settings.trusted_proxy_networks)
+    return client_key(peer, connection.scope["headers"], http.trusted_proxies)
 
 
 async def auth_rate_limit(connection: Connection) -> None:
@@ -133,13 +133,13 @@ async def client_rate_limit(connection: Connection) -> None:
 
 async def metrics_token(connection: Connection) -> None:
     """With ``METRICS_TOKEN`` set, ``/metrics`` wants ``Authorization: Bearer <it>``."""
-    settings: Settings = await _resolve(connection, Settings)
-    if not settings.metrics_token:
+    http: HttpSettings = await _resolve(connection, HttpSettings)
+    if not http.metrics_token:
         return
     authorization = connection.headers.get("authorization")
     scheme, _, token = (authorization or "").strip().partition(" ")
     # Headers arrive as Latin-1 text: back to their bytes, compared in constant time.
     presented = token.strip().encode("latin-1")
-    expected = settings.metrics_token.encode("utf-8", "surrogatepass")
+    expected = http.metrics_token.encode("utf-8", "surrogatepass")
     if not (scheme.lower() == "bearer" and hmac.compare_digest(presented, expected)):
         raise AuthenticationRequired() if authorization is None else InvalidToken()
