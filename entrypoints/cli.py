@@ -65,30 +65,33 @@ def _release(settings: Settings) -> int:
 
 
 def prune(settings: Settings, batch_size: int) -> int:
-    """`todo prune`: delete expired and revoked sessions, in batches (README, "Maintenance")."""
+    """`todo prune`: delete expired and revoked sessions, in batches, and expired reset tokens
+    (README, "Maintenance")."""
     from datetime import UTC, datetime
 
     from adapters.postgres.engine import create_engine, database_target
-    from adapters.postgres.maintenance import prune_sessions
+    from adapters.postgres.maintenance import prune_password_resets, prune_sessions
     from entrypoints.startup import StartupError, wait_for_database
 
     url = _database_url(settings)
 
-    async def run() -> int:
+    async def run() -> tuple[int, int]:
         await wait_for_database(url, settings.startup_timeout)
         engine = create_engine(database_target(url), pool_size=1, max_overflow=0)
+        now = datetime.now(UTC)
         try:
-            return await prune_sessions(engine, now=datetime.now(UTC), batch_size=batch_size)
+            pruned = await prune_sessions(engine, now=now, batch_size=batch_size)
+            return pruned, await prune_password_resets(engine, now=now)
         finally:
             await engine.dispose()
 
     try:
-        pruned = asyncio.run(run())
+        pruned, resets = asyncio.run(run())
     except StartupError as error:
         print(f"prune: {error}", file=sys.stderr)
         return 1
-    log.info("pruned sessions", extra={"sessions": pruned})
-    print(f"pruned {pruned} expired or revoked sessions")
+    log.info("pruned", extra={"sessions": pruned, "password_resets": resets})
+    print(f"pruned {pruned} expired or revoked sessions and {resets} expired reset tokens")
     return 0
 
 

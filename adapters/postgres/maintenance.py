@@ -1,4 +1,5 @@
-"""Housekeeping the request path leaves undone: sessions that can never be used again.
+"""Housekeeping the request path leaves undone: sessions and reset tokens that can never be
+used again.
 
 A login deletes its user's dead sessions, but a user who never logs in again keeps them for
 ever. ``prune_sessions`` deletes every expired or revoked session (rows that reference a session
@@ -14,7 +15,7 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from adapters.postgres.compiled import param
-from adapters.postgres.tables import sessions
+from adapters.postgres.tables import external_identities, password_resets, sessions
 
 MAX_BATCH_SIZE = 100_000
 
@@ -27,7 +28,9 @@ def _prune_batch() -> sa.Delete:
             sa.or_(
                 sessions.c.expires_at <= param("now", sessions.c.expires_at),
                 sessions.c.revoked_at.is_not(None),
-            )
+            ),
+            # An external account's one session lives as long as the account does.
+            ~sa.exists().where(external_identities.c.session_id == sessions.c.id),
         )
         .limit(param("batch_size", sa.Integer()))
         .with_for_update(skip_locked=True)
@@ -37,6 +40,9 @@ def _prune_batch() -> sa.Delete:
 
 
 _PRUNE_BATCH = _prune_batch()
+_PRUNE_RESETS = password_resets.delete().where(
+    password_resets.c.expires_at <= param("now", password_resets.c.expires_at)
+)
 
 
 async def prune_sessions(engine: AsyncEngine, *, now: datetime, batch_size: int = 1000) -> int:
@@ -50,3 +56,11 @@ async def prune_sessions(engine: AsyncEngine, *, now: datetime, batch_size: int 
         total += result.rowcount
         if result.rowcount < batch_size:
             return total
+
+
+async def prune_password_resets(engine: AsyncEngine, *, now: datetime) -> int:
+    """Delete the password-reset tokens expired at ``now`` (a few per user at most: a request
+    is limited per email, and a reset or password change ends the user's others)."""
+    async with engine.begin() as connection:
+        result = await connection.execute(_PRUNE_RESETS, {"now": now})
+    return result.rowcount

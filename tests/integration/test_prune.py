@@ -9,8 +9,14 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from adapters.postgres.maintenance import prune_sessions
-from adapters.postgres.tables import sessions, tasks, users
+from adapters.postgres.maintenance import prune_password_resets, prune_sessions
+from adapters.postgres.tables import (
+    external_identities,
+    password_resets,
+    sessions,
+    tasks,
+    users,
+)
 from adapters.system import UuidV7Generator
 from entrypoints.cli import main
 from tests.integration.test_cli import todo
@@ -113,6 +119,42 @@ async def test_prune_deletes_only_expired_or_revoked_sessions(
     assert await _count(engine, users) == 2
     assert await _count(engine, tasks) == 2
     assert await prune_sessions(engine, now=NOW, batch_size=batch_size) == 0
+
+
+async def test_prune_keeps_the_session_of_an_external_account(engine: AsyncEngine) -> None:
+    """An external account's one session is referenced by its link: even revoked, it stays
+    with the account (deleting it would break the link, or fail on its foreign key)."""
+    async with engine.begin() as connection:
+        user_id = await _user(connection, "external:1")
+        session_id = await _session(
+            connection, user_id, NOW, expires_in=timedelta(days=-1), revoked=True
+        )
+        await connection.execute(
+            external_identities.insert().values(
+                issuer="http://front.example",
+                subject="abc",
+                user_id=user_id,
+                session_id=session_id,
+                created_at=NOW,
+            )
+        )
+    assert await prune_sessions(engine, now=NOW) == 0
+    assert await _session_ids(engine) == {session_id}
+
+
+async def test_prune_deletes_expired_reset_tokens_only(engine: AsyncEngine) -> None:
+    async with engine.begin() as connection:
+        user_id = await _user(connection, "ada@example.com")
+        for token, expires in ((b"old", NOW - timedelta(minutes=1)), (b"new", NOW + timedelta(1))):
+            await connection.execute(
+                password_resets.insert().values(
+                    token_hash=token * 8, user_id=user_id, created_at=NOW, expires_at=expires
+                )
+            )
+    assert await prune_password_resets(engine, now=NOW) == 1
+    async with engine.connect() as connection:
+        left = (await connection.scalars(sa.select(password_resets.c.token_hash))).all()
+    assert left == [b"new" * 8]
 
 
 async def test_prune_refuses_an_unbounded_batch(engine: AsyncEngine) -> None:
