@@ -128,7 +128,10 @@ SUCCESS_HEADERS: dict[str, dict[str, bool]] = {
 BODY_ERRORS = (400, 408, 413, 415, 422)
 API_ERRORS = (422, 503)  # an unknown query parameter; the database timing out or unreachable
 BEARER_ERRORS = (401, 429)  # no usable token; API_RATE_LIMIT
-EXTRA_ERRORS = {"getReadiness": (503,)}  # its problem names the failed checks
+EXTRA_ERRORS = {
+    "getReadiness": (503,),  # its problem names the failed checks
+    "refreshSession": (429,),  # API_RATE_LIMIT per client address
+}
 READINESS: Json = {
     "type": "object",
     "properties": {
