@@ -18,10 +18,10 @@ from litestar.params import FromPath
 
 STATIC_DIR = Path(__file__).resolve().parent / "static"
 PAGE = "index.html"
-MEDIA_TYPES = {
-    ".html": "text/html; charset=utf-8",
-    ".js": "text/javascript; charset=utf-8",
-    ".css": "text/css; charset=utf-8",
+MEDIA_TYPES = {  # Litestar adds `; charset=utf-8` to text types itself
+    ".html": "text/html",
+    ".js": "text/javascript",
+    ".css": "text/css",
     ".svg": "image/svg+xml",
 }
 # No build step fingerprints the file names, so browsers keep the files but ask before each use:

@@ -24,7 +24,7 @@ async def client() -> AsyncIterator[httpx.AsyncClient]:
 async def test_the_page_at_root_is_the_app_under_its_own_csp(client: httpx.AsyncClient) -> None:
     response = await client.get("/")
     assert response.status_code == 200
-    assert response.headers["content-type"].startswith("text/html")
+    assert response.headers["content-type"] == "text/html; charset=utf-8"
     assert response.headers["content-security-policy"] == APP_CSP.decode()
     assert "default-src 'self'" in response.headers["content-security-policy"]
     assert "frame-ancestors 'none'" in response.headers["content-security-policy"]
@@ -45,9 +45,9 @@ async def test_the_page_has_no_inline_script_or_style() -> None:
 @pytest.mark.parametrize(
     ("path", "media_type"),
     [
-        ("/static/js/main.js", "text/javascript"),
-        ("/static/js/api.js", "text/javascript"),
-        ("/static/app.css", "text/css"),
+        ("/static/js/main.js", "text/javascript; charset=utf-8"),
+        ("/static/js/api.js", "text/javascript; charset=utf-8"),
+        ("/static/app.css", "text/css; charset=utf-8"),
         ("/static/icon.svg", "image/svg+xml"),
     ],
 )
@@ -56,7 +56,7 @@ async def test_assets_are_served_with_their_type_and_revalidated(
 ) -> None:
     response = await client.get(path)
     assert response.status_code == 200
-    assert response.headers["content-type"].startswith(media_type)
+    assert response.headers["content-type"] == media_type
     assert response.headers["content-security-policy"] == APP_CSP.decode()
     assert response.headers["cache-control"] == "no-cache"
     assert response.headers["etag"]
