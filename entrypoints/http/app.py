@@ -17,6 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from application.ports import PasswordHasher, TokenVerifier
 from entrypoints.http.controllers.auth import AuthController
+from entrypoints.http.controllers.password_reset import PasswordResetController
 from entrypoints.http.controllers.service import ServiceController
 from entrypoints.http.controllers.tasks import TasksController
 from entrypoints.http.docs import FinishedDocument, SwaggerUIPage
@@ -86,7 +87,12 @@ def build_litestar(container: AsyncContainer, settings: Settings) -> Litestar:
             ServiceController,
             Router(
                 "/api/v1",
-                route_handlers=[AuthController, TasksController],
+                route_handlers=[
+                    AuthController,
+                    TasksController,
+                    # In production without SMTP_URL no reset mail can go out: no such routes.
+                    *([PasswordResetController] if settings.password_reset_enabled else []),
+                ],
                 middleware=[checked(query_shape)],
             ),
             Router(

@@ -25,7 +25,7 @@ from domain.errors import (
 from entrypoints.http.body import check_media_type
 from entrypoints.http.client_ip import client_key
 from entrypoints.http.problems import malformed_body
-from entrypoints.setting_groups import HttpSettings, MailSettings
+from entrypoints.setting_groups import HttpSettings
 
 Connection = Request[Any, Any, Any]
 Check = Callable[[Connection], Awaitable[None]]
@@ -70,13 +70,6 @@ async def authenticated_or_refresh_token(connection: Connection) -> None:
         await authenticated(connection)
     except (AuthenticationRequired, TokenExpired):
         await client_rate_limit(connection)
-
-
-async def password_reset_available(connection: Connection) -> None:
-    """In production without ``SMTP_URL`` no reset mail can go out: the routes are absent."""
-    mail: MailSettings = await _resolve(connection, MailSettings)
-    if not mail.reset_enabled:
-        raise NotFound()
 
 
 async def own_account(connection: Connection) -> None:

@@ -438,6 +438,8 @@ async def test_production_without_smtp_has_no_reset_routes(app_with: AppFactory)
         for path, body in ((RESET, {"email": "a@example.com"}), (CONFIRM, {})):
             response = await client.post(path, json=body)
             assert assert_problem(response, 404)["type"] == "https://todo.dev/problems/not-found"
+            for method in ("GET", "PUT", "OPTIONS"):  # no method tells the paths exist
+                assert_problem(await client.request(method, path), 404)
 
 
 async def test_production_with_smtp_has_them(

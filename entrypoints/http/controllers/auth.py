@@ -8,7 +8,7 @@ from typing import Any
 from dishka.integrations.litestar import FromDishka, inject
 from litestar import Controller, delete, get, patch, post, put
 from litestar.params import JSONBody
-from litestar.status_codes import HTTP_201_CREATED, HTTP_202_ACCEPTED, HTTP_204_NO_CONTENT
+from litestar.status_codes import HTTP_201_CREATED, HTTP_204_NO_CONTENT
 
 from application.account import ChangePassword, DeleteAccount, UpdateProfile
 from application.auth import (
@@ -20,19 +20,13 @@ from application.auth import (
     RegisterUser,
 )
 from application.dto import Credentials, Registration
-from application.password_reset import ConfirmPasswordReset, RequestPasswordReset
 from domain.errors import FieldError
 from entrypoints.http.account_schemas import (
     AccountDeletionBody,
     PasswordChangeBody,
     PasswordChangeJson,
-    PasswordResetBody,
-    PasswordResetConfirmBody,
-    PasswordResetConfirmJson,
-    PasswordResetJson,
     ProfileBody,
     ProfileJson,
-    ResetRequested,
 )
 from entrypoints.http.body import JsonBody
 from entrypoints.http.guards import (
@@ -42,7 +36,6 @@ from entrypoints.http.guards import (
     checked,
     client_rate_limit,
     json_body_required,
-    password_reset_available,
 )
 from entrypoints.http.problems import documented
 from entrypoints.http.schemas import (
@@ -62,11 +55,6 @@ class RegistrationBody(JsonBody[RegisterBody]):
     @staticmethod
     def rules(fields: Mapping[str, Any]) -> list[FieldError]:
         return registration_rule_errors(fields)
-
-
-RESET_REQUESTED = ResetRequested(
-    "If an account uses that email, a link to reset its password is on its way."
-)
 
 
 class AuthController(Controller):
@@ -235,36 +223,3 @@ class AuthController(Controller):
         self, data: JSONBody[AccountDeletionBody], delete_account: FromDishka[DeleteAccount]
     ) -> None:
         await delete_account(data.password)
-
-    @post(
-        "/password-reset",
-        status_code=HTTP_202_ACCEPTED,
-        dto=PasswordResetJson,
-        return_dto=None,
-        middleware=[checked(password_reset_available, auth_rate_limit, json_body_required)],
-        summary="Email a password reset link (same answer for any email)",
-        responses=documented(400, 404, 415, 422, 429),
-    )
-    @inject
-    async def request_password_reset(
-        self, data: JSONBody[PasswordResetBody], request_reset: FromDishka[RequestPasswordReset]
-    ) -> ResetRequested:
-        await request_reset(data.email)
-        return RESET_REQUESTED
-
-    @post(
-        "/password-reset/confirm",
-        status_code=HTTP_204_NO_CONTENT,
-        dto=PasswordResetConfirmJson,
-        return_dto=None,
-        middleware=[checked(password_reset_available, client_rate_limit, json_body_required)],
-        summary="Set a new password with the token from a reset email; every session ends",
-        responses=documented(400, 404, 415, 422, 429, 503),
-    )
-    @inject
-    async def confirm_password_reset(
-        self,
-        data: JSONBody[PasswordResetConfirmBody],
-        confirm_reset: FromDishka[ConfirmPasswordReset],
-    ) -> None:
-        await confirm_reset(data.token, data.new_password)
