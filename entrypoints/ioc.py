@@ -79,6 +79,7 @@ from application.ports import (
     UserRepository,
 )
 from entrypoints.http.identity import BearerIdentity
+from entrypoints.http.metrics import HttpMetrics
 from entrypoints.readiness import ReadinessProbe
 from entrypoints.setting_groups import (
     AuthSettings,
@@ -106,6 +107,12 @@ class CoreProvider(Provider):
     limit_settings = provide(LimitSettings.of, scope=Scope.APP)
     mail_settings = provide(MailSettings.of, scope=Scope.APP)
     http_settings = provide(HttpSettings.of, scope=Scope.APP)
+
+    @provide(scope=Scope.APP)
+    async def metrics(self) -> AsyncIterator[HttpMetrics]:
+        metrics = HttpMetrics()
+        yield metrics
+        await metrics.stop()  # its pool sampling, if start-up began one
 
     @provide(scope=Scope.APP)
     def clock(self) -> Clock:

@@ -54,20 +54,26 @@ def create_app(container: AsyncContainer, settings: Settings) -> Any:
     """The ASGI app: Litestar inside the middleware every response passes through."""
     app = build_litestar(container, settings)
     http = HttpSettings.of(settings)
-    return EdgeMiddleware(
+    edge = EdgeMiddleware(
         app,
         origins=http.cors_origins,
         hsts=http.hsts,
-        metrics=app.state.metrics,
+        metrics=None,  # the container's, from start-up on (no request comes before)
         body_timeout=http.body_timeout,
     )
+
+    async def measure(_: Litestar) -> None:
+        edge.metrics = await container.get(HttpMetrics)
+
+    app.on_startup.append(measure)
+    return edge
 
 
 def build_litestar(container: AsyncContainer, settings: Settings) -> Litestar:
     """Nothing is connected here: the engine is created on start-up and disposed on shutdown."""
-    metrics = HttpMetrics()
 
     async def on_startup(app: Litestar) -> None:
+        metrics = await container.get(HttpMetrics)
         if not settings.in_memory:
             engine = await container.get(AsyncEngine)
             metrics.watch_pool(lambda: _pool_reading(engine))
@@ -79,7 +85,6 @@ def build_litestar(container: AsyncContainer, settings: Settings) -> Litestar:
         gc.freeze()
 
     async def on_shutdown(_: Litestar) -> None:
-        await metrics.stop()
         await container.close()
 
     app = Litestar(
@@ -128,6 +133,5 @@ def build_litestar(container: AsyncContainer, settings: Settings) -> Litestar:
         logging_config=None,
         debug=False,
     )
-    app.state.metrics = metrics
     setup_dishka(container, app)
     return app

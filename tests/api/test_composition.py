@@ -11,6 +11,7 @@ from dishka import Provider, Scope, provide
 
 from application.ports import Clock
 from entrypoints.http.app import create_app
+from entrypoints.http.metrics import HttpMetrics
 from entrypoints.ioc import make_container
 from entrypoints.settings import Settings
 from tests.fakes import FakeClock
@@ -43,3 +44,31 @@ async def test_a_provider_passed_to_make_container_replaces_the_default(
             assert (await client.get("/api/auth/me", headers=bearer(pair))).status_code == 401
             clock.current -= timedelta(days=15)
             assert (await client.get("/api/auth/me", headers=bearer(pair))).status_code == 200
+
+
+class MetricsOverride(Provider):
+    def __init__(self, metrics: HttpMetrics) -> None:
+        super().__init__()
+        self.metrics = metrics
+
+    @provide(scope=Scope.APP)
+    def the_metrics(self) -> HttpMetrics:
+        return self.metrics
+
+
+async def test_the_edge_and_metrics_route_use_the_containers_metrics(
+    settings_for: Callable[..., Settings],
+) -> None:
+    """Metrics are an app-wide service like any other: the container's instance is the one
+    every request is counted in and the one ``/metrics`` renders."""
+    settings = settings_for()
+    metrics = HttpMetrics()
+    app = create_app(make_container(settings, MetricsOverride(metrics)), settings)
+    async with LifespanManager(app) as manager:
+        transport = httpx.ASGITransport(manager.app, client=("203.0.113.7", 40000))
+        async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
+            assert (await client.get("/health")).status_code == 200
+            scraped = (await client.get("/metrics")).text
+    assert 'route="/health"' in scraped
+    # Counted in the instance the test gave the container, after the scrape too.
+    assert 'route="/metrics"' in metrics.render().decode()

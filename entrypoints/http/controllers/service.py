@@ -61,6 +61,6 @@ class ServiceController(Controller):
         middleware=[checked(metrics_token)],
         include_in_schema=False,
     )
-    async def metrics(self, request: Request[Any, Any, Any]) -> Response[bytes]:
-        metrics: HttpMetrics = request.app.state.metrics
+    @inject
+    async def metrics(self, metrics: FromDishka[HttpMetrics]) -> Response[bytes]:
         return Response(metrics.render(), media_type="text/plain; version=0.0.4; charset=utf-8")
