@@ -43,11 +43,11 @@ from adapters.security.common_passwords import CommonPasswords
 from adapters.security.external_tokens import (
     ExternalTokenRouter,
     IssuerVerifier,
-    JwksKeys,
     JwksVerifier,
     SharedSecretVerifier,
 )
 from adapters.security.jwks_http import HttpJwksSource
+from adapters.security.jwks_keys import JwksKeys
 from adapters.security.jwt_tokens import JwtAccessTokens
 from adapters.security.refresh_tokens import MacRefreshTokens
 from adapters.security.reset_tokens import RandomResetTokens

@@ -19,8 +19,9 @@ from dishka import AsyncContainer, Provider, Scope, provide
 from joserfc.jwk import OctKey
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from adapters.security.external_tokens import ExternalTokenRouter, JwksKeys, JwksVerifier
+from adapters.security.external_tokens import ExternalTokenRouter, JwksVerifier
 from adapters.security.jwks_http import HttpJwksSource
+from adapters.security.jwks_keys import JwksKeys
 from application.ports import ExternalTokenVerifier
 from entrypoints.http.app import create_app
 from entrypoints.ioc import make_container

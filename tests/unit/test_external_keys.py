@@ -9,8 +9,9 @@ import time
 import pytest
 from joserfc.jwk import RSAKey
 
-from adapters.security.external_tokens import JwksKeys, JwksVerifier, published_key
+from adapters.security.external_tokens import JwksVerifier
 from adapters.security.jwks_http import max_age
+from adapters.security.jwks_keys import JwksKeys, published_key
 from application.ports import Jwks
 from domain.errors import InvalidToken, TokenExpired, Unavailable
 from tests.support.external_issuer import ISSUER, claims_for, mint, public_jwk, signing_key
