@@ -13,7 +13,7 @@ from domain.errors import FieldError
 from domain.tasks import KEEP
 from domain.users import check_email, check_name, check_password, normalize_password
 from entrypoints.http.body import JsonBody
-from entrypoints.http.schemas import Email, Name, Password
+from entrypoints.http.field_types import Email, Name, Password
 
 NewPassword = Password
 

@@ -30,9 +30,9 @@ from entrypoints.http.account_schemas import (
     ProfileBody,
     ResetRequested,
 )
+from entrypoints.http.field_types import NO_CONTROLS
 from entrypoints.http.problems import PROBLEM_MEDIA_TYPE, STATUS_DESCRIPTIONS, Problem
 from entrypoints.http.schemas import (
-    NO_CONTROLS,
     CompletionBody,
     DeletedCount,
     Health,
