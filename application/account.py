@@ -9,15 +9,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from application.auth_ports import PasswordBlocklist, PasswordHasher
 from application.dto import ProfileUpdate
-from application.ports import (
-    AccessClaims,
-    IdentityProvider,
-    PasswordBlocklist,
-    PasswordHasher,
-    ProfileChanges,
-    UserRepository,
-)
+from application.ports import AccessClaims, IdentityProvider, ProfileChanges, UserRepository
 from domain.errors import FieldError, InvalidCredentials, SessionEnded, ValidationFailed
 from domain.tasks import KEEP
 from domain.users import User, check_email, check_name, check_password, normalize_password

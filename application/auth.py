@@ -6,18 +6,20 @@ import logging
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
-from application.dto import Credentials, Registration, TokenPair
-from application.ports import (
+from application.auth_ports import (
     AttemptLimiter,
-    Clock,
-    IdentityProvider,
-    IdGenerator,
     PasswordBlocklist,
     PasswordHasher,
     RefreshTokens,
+    TokenIssuer,
+)
+from application.dto import Credentials, Registration, TokenPair
+from application.ports import (
+    Clock,
+    IdentityProvider,
+    IdGenerator,
     Reused,
     SessionRepository,
-    TokenIssuer,
     UnitOfWork,
     UserRepository,
 )

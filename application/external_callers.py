@@ -7,12 +7,8 @@ import math
 from datetime import UTC, datetime, timedelta
 from uuid import UUID
 
-from application.ports import (
-    AccessClaims,
-    ExternalAccount,
-    ExternalAccounts,
-    ExternalTokenVerifier,
-)
+from application.auth_ports import ExternalAccount, ExternalAccounts, ExternalTokenVerifier
+from application.ports import AccessClaims
 
 # An external account has no password: this is no hash, so no password ever verifies.
 NO_PASSWORD = "!external"  # noqa: S105 - a marker, not a secret

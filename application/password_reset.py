@@ -11,16 +11,15 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from application.account import new_password_error
-from application.ports import (
+from application.auth_ports import (
     AccountMail,
     AttemptLimiter,
-    Clock,
     PasswordBlocklist,
     PasswordHasher,
-    PasswordResetRepository,
     ResetRequestLimiter,
     ResetTokens,
 )
+from application.ports import Clock, PasswordResetRepository
 from domain.errors import InvalidResetToken, TooManyAttempts, ValidationFailed
 from domain.users import check_email, email_key, normalize_password
 

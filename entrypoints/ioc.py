@@ -53,28 +53,30 @@ from adapters.security.refresh_tokens import MacRefreshTokens
 from adapters.security.reset_tokens import RandomResetTokens
 from adapters.system import SystemClock, UuidV7Generator
 from application import account, auth, password_reset, tasks
-from application.cursors import CursorSigner
-from application.external_callers import ExternalCallers
-from application.ports import (
+from application.auth_ports import (
     AccountMail,
     AttemptLimiter,
-    Clock,
     ExternalAccounts,
     ExternalTokenVerifier,
-    IdentityProvider,
-    IdGenerator,
     PasswordBlocklist,
     PasswordHasher,
-    PasswordResetRepository,
     RefreshTokens,
     ResetRequestLimiter,
     ResetTokens,
+    TokenIssuer,
+    TokenVerifier,
+)
+from application.cursors import CursorSigner
+from application.external_callers import ExternalCallers
+from application.ports import (
+    Clock,
+    IdentityProvider,
+    IdGenerator,
+    PasswordResetRepository,
     SessionRepository,
     TaskReader,
     TaskRepository,
     TaskWriter,
-    TokenIssuer,
-    TokenVerifier,
     UnitOfWork,
     UserRepository,
 )

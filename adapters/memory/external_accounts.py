@@ -7,8 +7,9 @@ from dataclasses import replace
 from datetime import UTC, datetime
 
 from adapters.memory.store import MemoryStore, StoredSession
+from application.auth_ports import ExternalAccount
 from application.external_callers import NO_PASSWORD
-from application.ports import Clock, ExternalAccount, ExternalCaller, IdGenerator
+from application.ports import Clock, ExternalCaller, IdGenerator
 from domain.users import Session, User
 
 _NEVER = datetime.max.replace(tzinfo=UTC)

@@ -14,7 +14,7 @@ from datetime import datetime
 from typing import Final, TypeVar
 from uuid import UUID
 
-from application.ports import ExternalAccount
+from application.auth_ports import ExternalAccount
 from domain.tasks import Task
 from domain.users import Session, User
 

@@ -11,8 +11,9 @@ from adapters.postgres.caller import CALLERS_LIVE_SESSION, caller_values
 from adapters.postgres.compiled import Compiled, compile_sql, param
 from adapters.postgres.database import ConnectionPool, Database
 from adapters.postgres.tables import external_identities, sessions, users
+from application.auth_ports import ExternalAccount
 from application.external_callers import NO_PASSWORD, external_email_key, not_before_after
-from application.ports import AccessClaims, Clock, ExternalAccount, ExternalCaller, IdGenerator
+from application.ports import AccessClaims, Clock, ExternalCaller, IdGenerator
 
 
 def _link() -> Compiled:

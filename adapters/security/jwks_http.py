@@ -12,7 +12,7 @@ import re
 
 import httpx
 
-from application.ports import Jwks
+from application.auth_ports import Jwks
 from domain.errors import Unavailable
 
 log = logging.getLogger("todo.jwks")

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from joserfc.errors import JoseError
 from joserfc.jwk import ECKey, OctKey, OKPKey, RSAKey
 
-from application.ports import JwksSource
+from application.auth_ports import JwksSource
 from domain.errors import InvalidToken, Unavailable
 
 DEFAULT_MAX_AGE_SECONDS = 600  # Better Auth sends no Cache-Control

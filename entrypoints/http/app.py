@@ -15,7 +15,7 @@ from litestar.openapi import OpenAPIConfig
 from litestar.openapi.spec import Components, SecurityScheme
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from application.ports import PasswordHasher, TokenVerifier
+from application.auth_ports import PasswordHasher, TokenVerifier
 from entrypoints.http.controllers.auth import AuthController
 from entrypoints.http.controllers.password_reset import PasswordResetController
 from entrypoints.http.controllers.service import ServiceController

@@ -7,8 +7,9 @@ without a look-up of its own.
 
 from __future__ import annotations
 
+from application.auth_ports import TokenVerifier
 from application.external_callers import ExternalCallers
-from application.ports import AccessClaims, TokenVerifier
+from application.ports import AccessClaims
 from domain.errors import AuthenticationRequired, InvalidToken
 
 

@@ -22,7 +22,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from adapters.security.external_tokens import ExternalTokenRouter, JwksVerifier
 from adapters.security.jwks_http import HttpJwksSource
 from adapters.security.jwks_keys import JwksKeys
-from application.ports import ExternalTokenVerifier
+from application.auth_ports import ExternalTokenVerifier
 from entrypoints.http.app import create_app
 from entrypoints.ioc import make_container
 from entrypoints.settings import Settings

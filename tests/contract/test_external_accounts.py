@@ -16,7 +16,8 @@ from adapters.memory.store import MemoryStore
 from adapters.postgres.database import ConnectionPool
 from adapters.postgres.external_accounts import PostgresExternalAccounts
 from adapters.system import UuidV7Generator
-from application.ports import AccessClaims, ExternalAccounts, ExternalCaller
+from application.auth_ports import ExternalAccounts
+from application.ports import AccessClaims, ExternalCaller
 from domain.task_listing import TaskQuery
 from tests.contract.harness import NOW, Storage, memory_requests, postgres_requests
 from tests.fakes import FakeClock

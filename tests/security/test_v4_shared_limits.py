@@ -28,7 +28,7 @@ import redis
 from limits.aio.storage import RedisStorage
 
 from adapters.rate_limits import ApiRequestLimiter, RateLimiter
-from application.ports import AttemptLimiter
+from application.auth_ports import AttemptLimiter
 from domain.users import email_key
 from entrypoints.ioc import make_container
 from entrypoints.settings import load_settings

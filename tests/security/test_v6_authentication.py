@@ -21,7 +21,7 @@ from asgi_lifespan import LifespanManager
 from dishka import Provider, Scope, provide
 
 from adapters.security.argon2_hasher import Argon2PasswordHasher
-from application.ports import PasswordHasher
+from application.auth_ports import PasswordHasher
 from entrypoints import ioc
 from entrypoints.http.app import create_app
 from entrypoints.settings import Settings

@@ -12,7 +12,7 @@ from joserfc.jwk import RSAKey
 from adapters.security.external_tokens import JwksVerifier
 from adapters.security.jwks_http import max_age
 from adapters.security.jwks_keys import JwksKeys, published_key
-from application.ports import Jwks
+from application.auth_ports import Jwks
 from domain.errors import InvalidToken, TokenExpired, Unavailable
 from tests.support.external_issuer import ISSUER, claims_for, mint, public_jwk, signing_key
 
