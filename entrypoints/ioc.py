@@ -23,12 +23,9 @@ from adapters.mail.outbox import OutboxTransport
 from adapters.mail.smtp import SmtpTransport
 from adapters.memory.external_accounts import MemoryExternalAccounts
 from adapters.memory.password_resets import MemoryPasswordResetRepository
-from adapters.memory.repositories import (
-    MemorySessionRepository,
-    MemoryTaskRepository,
-    MemoryUserRepository,
-)
+from adapters.memory.repositories import MemorySessionRepository, MemoryUserRepository
 from adapters.memory.store import MemoryStore
+from adapters.memory.tasks import MemoryTaskRepository
 from adapters.memory.unit_of_work import MemoryUnitOfWork
 from adapters.postgres.database import ConnectionPool, Database
 from adapters.postgres.engine import create_engine, database_target

@@ -6,12 +6,9 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from uuid import UUID
 
-from adapters.memory.repositories import (
-    MemorySessionRepository,
-    MemoryTaskRepository,
-    MemoryUserRepository,
-)
+from adapters.memory.repositories import MemorySessionRepository, MemoryUserRepository
 from adapters.memory.store import MemoryStore
+from adapters.memory.tasks import MemoryTaskRepository
 from adapters.memory.unit_of_work import MemoryUnitOfWork
 from application.ports import AccessClaims
 from domain.errors import AuthenticationRequired, InvalidToken

@@ -208,7 +208,7 @@ async def test_a_crash_is_a_bare_500_problem_and_logged_with_its_request_id(
     monkeypatch: pytest.MonkeyPatch,
     caplog: pytest.LogCaptureFixture,
 ) -> None:
-    from adapters.memory.repositories import MemoryTaskRepository
+    from adapters.memory.tasks import MemoryTaskRepository
     from adapters.postgres.tasks import PostgresTaskRepository
 
     async def explode(*_: object, **__: object) -> None:

@@ -14,12 +14,9 @@ from datetime import UTC, date, datetime, timedelta
 from uuid import UUID, uuid4
 
 from adapters.memory.password_resets import MemoryPasswordResetRepository
-from adapters.memory.repositories import (
-    MemorySessionRepository,
-    MemoryTaskRepository,
-    MemoryUserRepository,
-)
+from adapters.memory.repositories import MemorySessionRepository, MemoryUserRepository
 from adapters.memory.store import MemoryStore
+from adapters.memory.tasks import MemoryTaskRepository
 from adapters.memory.unit_of_work import MemoryUnitOfWork
 from adapters.postgres.database import ConnectionPool, Database
 from adapters.postgres.password_resets import PostgresPasswordResetRepository
