@@ -147,17 +147,29 @@ class MemorySessionRepository:
             del self._store.sessions[stale.session.id]
         self._store.sessions[session.id] = StoredSession(session, refresh_hash)
 
-    async def rotate(
-        self, session_id: UUID, old_hash: bytes, new_hash: bytes, now: datetime
-    ) -> Rotated | Reused | None:
+    def _presented(
+        self, session_id: UUID, refresh_hash: bytes, now: datetime
+    ) -> StoredSession | Reused | None:
+        """The live session whose current token was presented; a token it no longer holds
+        is reuse, and revokes it."""
         stored = self._store.sessions.get(session_id)
         if stored is None:
             return None
-        if stored.refresh_hash != old_hash:
+        if stored.refresh_hash != refresh_hash:
             stored.revoked_at = stored.revoked_at or now
             return Reused(session_id=session_id, user_id=stored.session.user_id)
+        if stored.revoked_at is not None or stored.session.expires_at <= now:
+            return None
+        return stored
+
+    async def rotate(
+        self, session_id: UUID, old_hash: bytes, new_hash: bytes, now: datetime
+    ) -> Rotated | Reused | None:
+        stored = self._presented(session_id, old_hash, now)
+        if not isinstance(stored, StoredSession):
+            return stored
         user = self._store.users.get(stored.session.user_id)
-        if stored.revoked_at is not None or stored.session.expires_at <= now or user is None:
+        if user is None:
             return None
         stored.refresh_hash, stored.refreshed_at = new_hash, now
         return Rotated(stored.session, user)
@@ -165,14 +177,9 @@ class MemorySessionRepository:
     async def revoke_by_refresh(
         self, session_id: UUID, refresh_hash: bytes, now: datetime
     ) -> bool | Reused:
-        stored = self._store.sessions.get(session_id)
-        if stored is None:
-            return False
-        if stored.refresh_hash != refresh_hash:
-            stored.revoked_at = stored.revoked_at or now
-            return Reused(session_id=session_id, user_id=stored.session.user_id)
-        if stored.revoked_at is not None or stored.session.expires_at <= now:
-            return False
+        stored = self._presented(session_id, refresh_hash, now)
+        if not isinstance(stored, StoredSession):
+            return stored or False
         stored.revoked_at = now
         return True
 

@@ -67,17 +67,18 @@ _START_SESSION = _start_session()
 _USER_FIELDS = ("email", "name", "password_hash", "created_at")
 _SESSION_ID = param("session_id", sessions.c.id)
 _PRESENTED = param("presented_hash", sessions.c.refresh_hash)
+# The session whose current refresh token was presented, while it is live.
+_CURRENT_TOKEN = (
+    sessions.c.id == _SESSION_ID,
+    sessions.c.refresh_hash == _PRESENTED,
+    sessions.c.revoked_at.is_(None),
+    sessions.c.expires_at > NOW,
+)
 # The row lock this UPDATE takes serialises concurrent refreshes of one token: the first swaps
 # the hash, the others then find another hash there and count as reuse.
 _ROTATE = compile_sql(
     sessions.update()
-    .where(
-        sessions.c.id == _SESSION_ID,
-        sessions.c.refresh_hash == _PRESENTED,
-        sessions.c.revoked_at.is_(None),
-        sessions.c.expires_at > NOW,
-        users.c.id == sessions.c.user_id,
-    )
+    .where(*_CURRENT_TOKEN, users.c.id == sessions.c.user_id)
     .values(refresh_hash=param("new_hash", sessions.c.refresh_hash), refreshed_at=NOW)
     .returning(
         sessions.c.id,
@@ -94,17 +95,8 @@ _REVOKE_REUSED = compile_sql(
     .values(revoked_at=sa.func.coalesce(sessions.c.revoked_at, NOW))
     .returning(sessions.c.id, sessions.c.user_id)
 )
-# Logout by refresh token alone: the session whose current token it is, while it is live.
-_REVOKE_BY_REFRESH = compile_sql(
-    sessions.update()
-    .where(
-        sessions.c.id == _SESSION_ID,
-        sessions.c.refresh_hash == _PRESENTED,
-        sessions.c.revoked_at.is_(None),
-        sessions.c.expires_at > NOW,
-    )
-    .values(revoked_at=NOW)
-)
+# Logout by refresh token alone.
+_REVOKE_BY_REFRESH = compile_sql(sessions.update().where(*_CURRENT_TOKEN).values(revoked_at=NOW))
 _IS_ACTIVE = compile_sql(sa.select(live_session()))
 _REVOKE = compile_sql(
     sessions.update().where(*CALLERS_LIVE_SESSION).values(revoked_at=NOW).returning(sessions.c.id)
