@@ -89,5 +89,12 @@ class JwtAccessTokens:
             return caller, expires
         except InvalidToken:
             raise
-        except (JoseError, ValueError, TypeError, KeyError, AttributeError) as error:
+        except (
+            JoseError,
+            ValueError,
+            TypeError,
+            KeyError,
+            AttributeError,
+            RecursionError,
+        ) as error:
             raise InvalidToken() from error

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import base64
+import hashlib
+import hmac
 from datetime import UTC, datetime, timedelta
 from typing import Any
 from uuid import UUID
@@ -91,3 +94,17 @@ async def test_wrong_password_says_invalid_credentials(client: httpx.AsyncClient
     email = unique_email()
     await register(client, email)
     assert_unauthorized(await login(client, email, "not the password"), "invalid-credentials")
+
+
+async def test_a_validly_signed_token_with_a_hostile_payload_is_invalid(
+    client: httpx.AsyncClient,
+) -> None:
+    """Signed with the service's own secret, so it reaches the claims: nesting deep enough to
+    exhaust the JSON decoder's recursion is a 401, never a 500."""
+    header = base64.urlsafe_b64encode(b'{"alg":"HS256","typ":"at+jwt"}').rstrip(b"=")
+    payload = base64.urlsafe_b64encode(b'{"a":' + b"[" * 3000 + b"]" * 3000 + b"}")
+    signing_input = header + b"." + payload.rstrip(b"=")
+    digest = hmac.new(TEST_SECRET.encode(), signing_input, hashlib.sha256).digest()
+    token = (signing_input + b"." + base64.urlsafe_b64encode(digest).rstrip(b"=")).decode()
+    response = await client.get(TASKS, headers={"authorization": f"Bearer {token}"})
+    assert_unauthorized(response, "invalid-token")
