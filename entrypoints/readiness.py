@@ -17,6 +17,7 @@ from adapters.rate_limits import LimitStore
 from entrypoints.settings import PROJECT_ROOT
 
 PROBE_TIMEOUT_SECONDS = 3.0
+UNDEFINED_TABLE = "42P01"
 
 
 def alembic_config(database_url: str | None = None) -> Config:
@@ -46,12 +47,24 @@ class ReadinessProbe:
                     sa.text("SELECT version_num FROM alembic_version")
                 )
         except Exception as error:  # any failure here means "not ready", never a crash
-            if "alembic_version" in str(error):
+            if _undefined_table(error):
                 return {"schema": "no migrations applied"}
             return {"database": f"unreachable ({type(error).__name__})"}
         if current != self._head:
             return {"schema": f"at {current}, expected {self._head}"}
         return {}
+
+
+def _undefined_table(error: BaseException | None) -> bool:
+    """PostgreSQL's "undefined table" (SQLSTATE 42P01) anywhere in the chain of causes: the
+    message alone would not do, since SQLAlchemy quotes the statement in every error."""
+    for _ in range(8):  # the chain is short; never follow a cycle
+        if error is None:
+            return False
+        if getattr(error, "sqlstate", None) == UNDEFINED_TABLE:
+            return True
+        error = error.__cause__ or getattr(error, "orig", None)
+    return False
 
 
 async def degradations(limits: LimitStore) -> dict[str, str]:

@@ -12,6 +12,7 @@ from collections.abc import Sequence
 from typing import Any
 
 import asyncpg
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlalchemy.pool import PoolProxiedConnection
@@ -41,11 +42,20 @@ class ConnectionPool:
 
     def __init__(self, engine: AsyncEngine) -> None:
         self._engine = engine
+        # What connecting raises, as SQLAlchemy adapts the driver's errors (the database gone,
+        # its server refusing): the service is unavailable, not broken.
+        self._connect_errors = (
+            *_CONNECTION_LOST,
+            asyncpg.PostgresError,
+            PoolTimeout,
+            DBAPIError,
+            engine.dialect.loaded_dbapi.Error,
+        )
 
     async def acquire(self) -> PoolProxiedConnection:
         try:
             lease = await self._engine.raw_connection()
-        except (*_CONNECTION_LOST, asyncpg.PostgresError, PoolTimeout) as error:
+        except self._connect_errors as error:
             raise Unavailable(RETRY_AFTER_SECONDS) from error
         if _driver(lease).is_closed():  # died while idle: nothing was sent on it
             await greenlet_spawn(lease.invalidate)
