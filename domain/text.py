@@ -6,10 +6,17 @@ import unicodedata
 
 from domain.errors import FieldError
 
+# Unicode's White_Space property. Not ``str.strip()``'s set, which also takes U+001C..U+001F
+# (control characters that must be refused, not trimmed away).
+WHITE_SPACE = (
+    "\t\n\v\f\r \x85\xa0\u1680\u2000\u2001\u2002\u2003\u2004\u2005\u2006\u2007"
+    "\u2008\u2009\u200a\u2028\u2029\u202f\u205f\u3000"
+)
+
 
 def normalize(value: str) -> str:
-    """NFC-normalise and trim Unicode whitespace (``str.strip`` trims exactly that)."""
-    return unicodedata.normalize("NFC", value).strip()
+    """NFC-normalise and trim Unicode whitespace."""
+    return unicodedata.normalize("NFC", value).strip(WHITE_SPACE)
 
 
 def has_surrogates(value: str) -> bool:

@@ -11,7 +11,7 @@ import idna
 from email_validator import EmailNotValidError, validate_email
 
 from domain.errors import FieldError
-from domain.text import check_text, has_surrogates
+from domain.text import check_text, has_surrogates, normalize
 
 PASSWORD_MIN_LENGTH = 8
 PASSWORD_MAX_LENGTH = 128
@@ -44,7 +44,7 @@ def email_key(email: str) -> str:
     no valid email, such as a login attempt) is compared case-folded instead: never an error.
 
     The migration ``*_idn_email_keys`` inlines this rule for stored accounts: change both."""
-    cleaned = unicodedata.normalize("NFC", email).strip()
+    cleaned = normalize(email)
     if cleaned.isascii():  # the common case: IDNA maps an ASCII domain to its lower case
         return cleaned.lower()
     local, at, domain = cleaned.rpartition("@")

@@ -172,3 +172,22 @@ def test_the_shipped_common_password_list_is_large_and_case_insensitive() -> Non
     assert len(blocklist) >= 10_000
     assert "PassWord" in blocklist
     assert "correct horse battery staple" not in blocklist
+
+
+@pytest.mark.parametrize("separator", ["\x1c", "\x1d", "\x1e", "\x1f"])
+def test_information_separators_are_controls_to_refuse_not_whitespace_to_trim(
+    separator: str,
+) -> None:
+    """Python's ``str.strip`` would trim U+001C..U+001F; Unicode does not count them as white
+    space, and as control characters (Cc) they are refused wherever text is checked."""
+    for title in (f"abc{separator}", f"{separator}abc"):
+        with pytest.raises(ValidationFailed) as refused:
+            clean_changes(TaskChanges(title=title), creating=True)
+        assert [e.field for e in refused.value.errors] == ["title"]
+    with pytest.raises(ValidationFailed):
+        clean_changes(TaskChanges(title="t", description=f"abc{separator}"), creating=True)
+
+
+def test_unicode_white_space_is_trimmed() -> None:
+    cleaned = clean_changes(TaskChanges(title="\u3000\x85 abc \u2028\t"), creating=True)
+    assert cleaned.title == "abc"
