@@ -13,6 +13,7 @@ from litestar import Request
 
 from domain.errors import FieldError, TaskNotFound, ValidationFailed
 from entrypoints.http.guards import Connection
+from entrypoints.http.query_errors import query_errors
 
 MAX_VERSION = 2**31 - 1  # the column is a 32-bit integer
 _MAX_VERSION_DIGITS = len(str(MAX_VERSION))
@@ -88,20 +89,24 @@ async def query_shape(connection: Connection) -> None:
         return
     accepted = connection.route_handler.opt.get(_ACCEPTED_QUERY, frozenset())
     counts = Counter(name for name, _ in connection.query_params.multi_items())
-    errors = [
-        FieldError(name, "is not a query parameter of this route")
-        for name in counts
-        if name not in accepted
-    ]
-    errors += [
+    too_many = [
         FieldError(name, f"may be given at most {MAX_QUERY_VALUES} times")
         if name in REPEATABLE_QUERY
         else FieldError(name, "must be given at most once")
         for name, count in counts.items()
         if count > (MAX_QUERY_VALUES if name in REPEATABLE_QUERY else 1)
     ]
-    if errors:
-        raise ValidationFailed(errors)
+    unknown = [
+        FieldError(name, "is not a query parameter of this route")
+        for name in counts
+        if name not in accepted
+    ]
+    if unknown and not too_many:
+        # One answer names every problem: the known parameters' values too (bounded above).
+        named = {e.field for e in unknown}
+        unknown += [e for e in query_errors(connection) if e.field not in named]
+    if unknown or too_many:
+        raise ValidationFailed(unknown + too_many)
 
 
 def collection_path(request: Request[Any, Any, Any]) -> str:

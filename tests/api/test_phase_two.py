@@ -161,3 +161,11 @@ async def test_a_phase_two_client_flow(alice: Api) -> None:
     by_priority = await api.tasks({"sort_by": "priority", "order": "desc"})
     assert [t["priority"] for t in by_priority] == ["high", "low"]
     assert [t["title"] for t in await api.tasks({"category": "personal"})] == ["Buy bread"]
+
+
+async def test_unknown_and_bad_query_parameters_are_named_in_one_answer(alice: Api) -> None:
+    response = await alice.listing([("bogus1", "1"), ("bogus2", "2"), ("limit", "0")])
+    body = assert_problem(response, 422, "bogus1", "bogus2", "limit")
+    assert len(body["errors"]) == 3
+    sorted_badly = await alice.listing({"colour": "red", "sort": "colour", "starred": "maybe"})
+    assert_problem(sorted_badly, 422, "colour", "sort", "starred")
