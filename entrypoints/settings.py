@@ -74,7 +74,7 @@ class Settings(msgspec.Struct, kw_only=True, frozen=True):
     smtp_url: str | None = None  # unset: reset mail goes to `outbox/` in the data folder (dev)
     mail_from: str = "Todo <no-reply@localhost>"
     public_url: str | None = None  # where the web app is; default http://{HOST}:{PORT}
-    password_reset_minutes: int = 30
+    password_reset_minutes: float = 30  # decimal, like the other lifetimes
     data_dir: str = str(PROJECT_ROOT / ".data")
 
     @property
@@ -234,8 +234,8 @@ def check_settings(settings: Settings) -> None:
 
         if problem := check_smtp_url(settings.smtp_url):
             raise SettingsError(problem)
-    if settings.password_reset_minutes < 1:
-        raise SettingsError("PASSWORD_RESET_MINUTES must be at least 1")
+    if not settings.password_reset_minutes > 0:  # NaN too
+        raise SettingsError("PASSWORD_RESET_MINUTES must be a positive number of minutes")
     check_external_tokens(settings)
     for name in ("login_failure_limit", "auth_rate_limit", "api_rate_limit"):
         try:

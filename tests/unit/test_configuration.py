@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
 
 from adapters.postgres.engine import database_target
 from entrypoints.http.client_ip import client_ip
+from entrypoints.setting_groups import MailSettings
 from entrypoints.settings import SettingsError, load_settings
 from entrypoints.signing_secret import signing_secret
 
@@ -159,5 +161,13 @@ def test_bad_mail_settings_stop_the_server_without_the_password() -> None:
     with pytest.raises(SettingsError) as refused:
         settings(SMTP_URL="http://user:s3cret@mail.example")
     assert "s3cret" not in str(refused.value)
-    with pytest.raises(SettingsError, match="PASSWORD_RESET_MINUTES"):
-        settings(PASSWORD_RESET_MINUTES="0")
+    for nonsense in ("0", "-1", "nan"):
+        with pytest.raises(SettingsError, match="PASSWORD_RESET_MINUTES"):
+            settings(PASSWORD_RESET_MINUTES=nonsense)
+
+
+def test_lifetimes_may_be_decimal() -> None:
+    """Short lifetimes, as a test of expiry sets them: seconds, not whole minutes or hours."""
+    short = settings(PASSWORD_RESET_MINUTES="0.05", JWT_EXPIRATION_HOURS="0.001")
+    assert MailSettings.of(short).reset_lifetime == timedelta(seconds=3)
+    assert short.access_token_seconds == 4
