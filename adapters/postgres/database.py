@@ -24,6 +24,8 @@ from domain.errors import Unavailable
 _CONNECTION_LOST = (
     asyncpg.ConnectionDoesNotExistError,
     asyncpg.InterfaceError,
+    # The server ended a transaction left idle past its timeout, and the session with it.
+    asyncpg.IdleInTransactionSessionTimeoutError,
     ConnectionError,
     OSError,
 )
@@ -132,18 +134,24 @@ class Database:
         transaction = _driver(lease).transaction()
         try:
             await transaction.start()
-        except BaseException:
+        except BaseException as error:
             await self._pool.release(lease, broken=True)
+            if isinstance(error, (*_CONNECTION_LOST, *_TOO_SLOW)):
+                raise Unavailable(RETRY_AFTER_SECONDS) from error
             raise
         self._held, self._transaction = lease, transaction
 
     async def commit(self) -> None:
         if self._held is None:
             return  # each statement committed itself
+        broken = False
         try:
             await self._transaction.commit()
+        except (*_CONNECTION_LOST, *_TOO_SLOW) as error:
+            broken = True  # nothing was committed, or nobody can tell: the caller may retry
+            raise Unavailable(RETRY_AFTER_SECONDS) from error
         finally:
-            await self._end(broken=False)
+            await self._end(broken=broken)
 
     async def close(self) -> None:
         """End of request: whatever was not committed is rolled back."""

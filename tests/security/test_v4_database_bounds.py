@@ -3,6 +3,7 @@ long one statement may run. No refused request changes anything or yields a 500.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Callable
 from contextlib import AbstractAsyncContextManager
@@ -13,6 +14,7 @@ import pytest
 
 from adapters.postgres.database import ConnectionPool, Database
 from adapters.postgres.engine import create_engine, database_target
+from domain.errors import Unavailable
 from tests.support.app import bearer, register
 
 AppFactory = Callable[..., AbstractAsyncContextManager[httpx.AsyncClient]]
@@ -94,3 +96,23 @@ async def test_v4_4_every_connection_carries_the_statement_and_idle_timeouts(
     finally:
         await engine.dispose()
     assert (row["statement"], row["idle"]) == ("1500ms", "3s")
+
+
+async def test_v4_4_a_transaction_the_server_ended_for_idling_is_unavailable_not_a_crash(
+    database_url: str,
+) -> None:
+    """The server ends a transaction left idle past its timeout (and the session with it): the
+    next statement or the commit is a 503 to retry, and the broken connection is not reused."""
+    engine = create_engine(database_target(database_url), statement_timeout=0.02)
+    try:
+        for finish in ("fetchrow", "commit"):
+            db = Database(ConnectionPool(engine))
+            await db.begin()
+            await asyncio.sleep(0.3)  # idle in the transaction well past 2 x 20 ms
+            step = db.commit() if finish == "commit" else db.fetchrow("SELECT 1")
+            with pytest.raises(Unavailable):
+                await step
+            await db.close()
+        assert (await Database(ConnectionPool(engine)).fetchrow("SELECT 1 AS one"))["one"] == 1
+    finally:
+        await engine.dispose()
