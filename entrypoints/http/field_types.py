@@ -107,7 +107,7 @@ _LABEL = "(?![A-Za-z0-9]{2}--)[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?"  # 
 _SPECIAL_USE = "(?:{})".format(
     "|".join(
         "".join(f"[{c}{c.upper()}]" for c in name)  # case-insensitively, in any regex dialect
-        for name in ("arpa", "invalid", "local", "localhost", "onion", "test")
+        for name in ("arpa", "invalid", "local", "localhost", "onion")
     )
 )
 EMAIL_PATTERN = (

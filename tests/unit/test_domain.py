@@ -191,3 +191,10 @@ def test_information_separators_are_controls_to_refuse_not_whitespace_to_trim(
 def test_unicode_white_space_is_trimmed() -> None:
     cleaned = clean_changes(TaskChanges(title="\u3000\x85 abc \u2028\t"), creating=True)
     assert cleaned.title == "abc"
+
+
+def test_emails_are_checked_for_syntax_only() -> None:
+    """No DNS: a domain nobody registered is an address; so is RFC 2606's ``.test``."""
+    for email in ("ada@no-such-domain-4c1f.com", "ada@example.test", "ada@sub.example.test"):
+        assert check_email(email)[1] is None, email
+    assert check_email("ada@example")[1] is not None  # no top-level domain: not an address
