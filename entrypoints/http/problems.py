@@ -200,7 +200,10 @@ def to_problem(exc: Exception) -> HttpProblem:
             slug = {413: "body-too-large", 400: "bad-request"}.get(exc.status_code, "client-error")
             title = {413: "Request body too large"}.get(exc.status_code, "Bad request")
             detail = exc.detail if exc.status_code != 413 else "Bodies are limited to 1 MiB."
-            return HttpProblem(exc.status_code, slug, title, str(detail))
+            # The rest of a refused body may still be on the connection: it cannot carry
+            # another request, so the client is told it closes.
+            headers = {"Connection": "close"} if exc.status_code == 413 else {}
+            return HttpProblem(exc.status_code, slug, title, str(detail), headers=headers)
     return _INTERNAL.problem()
 
 

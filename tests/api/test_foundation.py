@@ -51,6 +51,8 @@ async def test_oversized_body_is_413(client: httpx.AsyncClient) -> None:
         "/api/auth/register", content=body, headers={"content-type": "application/json"}
     )
     assert_problem(response, 413)
+    # What is left of the body is still on the connection: the server closes it.
+    assert response.headers["connection"] == "close"
 
 
 async def test_chunked_oversized_body_is_413(client: httpx.AsyncClient) -> None:
@@ -62,6 +64,7 @@ async def test_chunked_oversized_body_is_413(client: httpx.AsyncClient) -> None:
         "/api/auth/login", content=chunks(), headers={"content-type": "application/json"}
     )
     assert_problem(response, 413)
+    assert response.headers["connection"] == "close"
 
 
 async def test_lying_content_length_is_413(client: httpx.AsyncClient) -> None:
