@@ -7,7 +7,7 @@ from datetime import date
 
 from domain.errors import FieldError, ValidationFailed
 from domain.task_listing import SortField, Status, TaskFilter, TaskQuery, TaskSort
-from domain.tasks import Priority
+from domain.tasks import CATEGORY_MAX_LENGTH, TAG_MAX_LENGTH, Priority
 from domain.text import check_text, fold_case
 
 SORT_DOC = (
@@ -18,8 +18,10 @@ SORT_FIELDS = ", ".join(f.value for f in SortField)
 ORDERS = {"asc": False, "desc": True}
 
 
-def _text_filter(name: str, value: str, errors: list[FieldError]) -> str:
-    cleaned, error = check_text(name, value, min_length=0, max_length=255)
+def _text_filter(
+    name: str, value: str, errors: list[FieldError], *, min_length: int = 0, max_length: int = 255
+) -> str:
+    cleaned, error = check_text(name, value, min_length=min_length, max_length=max_length)
     if error:
         errors.append(error)
     return cleaned
@@ -48,9 +50,20 @@ def build_query(
     if completed is not None and done is not None and completed != done:
         errors.append(FieldError("completed", "contradicts status"))
     done = completed if completed is not None else done
-    tags = tuple(dict.fromkeys(_text_filter("tag", t, errors).lower() for t in tag or ()))
+    # A tag or category filter is one the field could hold: 1-50 characters.
+    tags = tuple(
+        dict.fromkeys(
+            _text_filter("tag", t, errors, min_length=1, max_length=TAG_MAX_LENGTH).lower()
+            for t in tag or ()
+        )
+    )
     categories = tuple(
-        dict.fromkeys(fold_case(_text_filter("category", c, errors)) for c in category or ())
+        dict.fromkeys(
+            fold_case(
+                _text_filter("category", c, errors, min_length=1, max_length=CATEGORY_MAX_LENGTH)
+            )
+            for c in category or ()
+        )
     )
     text = _search_text(q, search, errors)
     task_sort = _sort(sort, sort_by, order, errors)

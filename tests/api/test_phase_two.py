@@ -169,3 +169,11 @@ async def test_unknown_and_bad_query_parameters_are_named_in_one_answer(alice: A
     assert len(body["errors"]) == 3
     sorted_badly = await alice.listing({"colour": "red", "sort": "colour", "starred": "maybe"})
     assert_problem(sorted_badly, 422, "colour", "sort", "starred")
+
+
+@pytest.mark.parametrize("name", ["tag", "category"])
+@pytest.mark.parametrize("value", ["", "   ", "x" * 51])
+async def test_a_label_filter_the_field_could_not_hold_is_422(
+    alice: Api, name: str, value: str
+) -> None:
+    assert_problem(await alice.listing({name: value}), 422, name)
