@@ -20,6 +20,7 @@ _MAX_VERSION_DIGITS = len(str(MAX_VERSION))
 _OWS = " \t"  # the only whitespace HTTP allows around list elements
 # Query parameters that may be given more than once, and how often; any other, once.
 REPEATABLE_QUERY = frozenset({"priority", "tag", "category"})
+BOOLEAN_QUERY = frozenset({"starred", "completed"})
 MAX_QUERY_VALUES = 50
 LIST_QUERY = (
     *("status", "completed", "priority", "starred", "tag", "category", "due_before"),
@@ -100,6 +101,12 @@ async def query_shape(connection: Connection) -> None:
         FieldError(name, "is not a query parameter of this route")
         for name in counts
         if name not in accepted
+    ]
+    # Litestar would also read 1, 0 and TRUE as booleans; the contract says true or false.
+    unknown += [
+        FieldError(name, "must be true or false")
+        for name, value in connection.query_params.multi_items()
+        if name in BOOLEAN_QUERY and name in accepted and value not in ("true", "false")
     ]
     if unknown and not too_many:
         # One answer names every problem: the known parameters' values too (bounded above).

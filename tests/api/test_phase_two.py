@@ -177,3 +177,9 @@ async def test_a_label_filter_the_field_could_not_hold_is_422(
     alice: Api, name: str, value: str
 ) -> None:
     assert_problem(await alice.listing({name: value}), 422, name)
+
+
+@pytest.mark.parametrize("value", ["1", "0", "TRUE", "False", "yes"])
+async def test_boolean_filters_are_true_or_false_only(alice: Api, value: str) -> None:
+    for name in ("starred", "completed"):
+        assert_problem(await alice.listing({name: value}), 422, name)
