@@ -35,19 +35,17 @@ def query_errors(request: Request[Any, Any, Any]) -> list[FieldError]:
             continue  # not a parameter of this route: ``query_shape`` names those
         info = mi.type_info(annotation)
         values = request.query_params.getall(name)
-        is_list = any(isinstance(o, mi.ListType) for o in type_options(info))
-        if "null" in values and not _takes_text(info):
-            errors.append(FieldError(name, "must be " + expectation(info, null=False)))
+        # Each value of a repeatable parameter is one item: say what an item must be.
+        item = next((o.item_type for o in type_options(info) if isinstance(o, mi.ListType)), None)
+        if "null" in values and not _takes_text(item or info):
+            errors.append(FieldError(name, "must be " + expectation(item or info, null=False)))
             continue
         try:
             typed[name] = msgspec.convert(
-                values if is_list else values[0], annotation, strict=False
+                values if item is not None else values[0], annotation, strict=False
             )
         except msgspec.ValidationError:
-            item = next(
-                (o.item_type for o in type_options(info) if isinstance(o, mi.ListType)), info
-            )
-            errors.append(FieldError(name, "must be " + expectation(item, null=False)))
+            errors.append(FieldError(name, "must be " + expectation(item or info, null=False)))
     rules: QueryRules | None = handler.opt.get(QUERY_RULES)
     if rules is not None:
         try:

@@ -142,10 +142,17 @@ async def test_query_rules_alone_are_still_reported_together(
 async def test_null_in_a_query_string_is_a_bad_value_not_an_absent_one(
     client: httpx.AsyncClient, auth: dict[str, str]
 ) -> None:
-    params = {"status": "null", "starred": "null", "due_before": "null", "limit": "null"}
+    params = {
+        "status": "null",
+        "starred": "null",
+        "due_before": "null",
+        "limit": "null",
+        "priority": "null",
+    }
     errors = errors_of(await client.get("/api/tasks", params=params, headers=auth))
     assert errors == {
         "status": "must be one of all, pending, completed",
+        "priority": "must be one of low, medium, high",
         "starred": "must be true or false",
         "due_before": "must be a date YYYY-MM-DD",
         "limit": "must be a whole number from 1 to 200",
