@@ -198,6 +198,12 @@ def component_schemas() -> Json:
     for enum in (Priority, Status):  # in the order they mean, and typed
         schemas[enum.__name__] |= {"type": "string", "enum": [member.value for member in enum]}
     schemas["Problem"]["properties"]["type"]["format"] = "uri"
+    for schema in schemas.values():  # msgspec states no format for datetimes; ours are RFC 3339
+        for name, prop in schema.get("properties", {}).items():
+            if name.endswith("_at"):
+                for branch in prop.get("anyOf", [prop]):
+                    if branch.get("type") == "string":
+                        branch["format"] = "date-time"
     # Changing the email needs the current password (a string, not null).
     schemas["ProfileBody"] |= {
         "dependentRequired": {"email": ["current_password"]},

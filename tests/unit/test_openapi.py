@@ -194,3 +194,16 @@ def test_every_example_is_valid_against_its_schema() -> None:
         )
         for example in schemas[name]["examples"]:
             assert validator.is_valid(example), (name, example)
+
+
+def test_timestamps_are_date_times() -> None:
+    schemas = openapi_document()["components"]["schemas"]
+    for shape, name in (
+        ("TaskRead", "created_at"),
+        ("TaskRead", "updated_at"),
+        ("TaskRead", "completed_at"),
+        ("UserRead", "created_at"),
+    ):
+        prop = schemas[shape]["properties"][name]
+        strings = [b for b in prop.get("anyOf", [prop]) if b.get("type") == "string"]
+        assert [b["format"] for b in strings] == ["date-time"], (shape, name)
