@@ -31,7 +31,7 @@ from entrypoints.http.account_schemas import (
     ResetRequested,
 )
 from entrypoints.http.api_examples import EXAMPLES
-from entrypoints.http.field_types import NO_CONTROLS
+from entrypoints.http.field_types import NO_CONTROLS, NOT_BLANK
 from entrypoints.http.problems import PROBLEM_MEDIA_TYPE, STATUS_DESCRIPTIONS, Problem
 from entrypoints.http.schemas import (
     CompletionBody,
@@ -149,6 +149,8 @@ READINESS: Json = {
 
 SORTS = [f"{sign}{field.value}" for field in SortField for sign in ("", "-")]
 _QUERY_TEXT: Json = {"type": "string", "maxLength": 255, "pattern": NO_CONTROLS}
+# A tag or category filter is one the field could hold.
+_QUERY_LABEL: Json = {"type": "string", "minLength": 1, "maxLength": 50, "pattern": NOT_BLANK}
 # The listing's query parameters as JSON Schema (Litestar knows their types, not their rules).
 LIST_PARAMETERS: dict[str, Json] = {
     "status": {"type": "string", "enum": [s.value for s in Status], "default": "all"},
@@ -157,8 +159,8 @@ LIST_PARAMETERS: dict[str, Json] = {
         "items": {"$ref": REF.format(name="Priority")},
         "maxItems": MAX_QUERY_VALUES,
     },
-    "tag": {"type": "array", "items": _QUERY_TEXT, "maxItems": MAX_QUERY_VALUES},
-    "category": {"type": "array", "items": _QUERY_TEXT, "maxItems": MAX_QUERY_VALUES},
+    "tag": {"type": "array", "items": _QUERY_LABEL, "maxItems": MAX_QUERY_VALUES},
+    "category": {"type": "array", "items": _QUERY_LABEL, "maxItems": MAX_QUERY_VALUES},
     "q": _QUERY_TEXT,
     "search": _QUERY_TEXT,
     "sort": {"type": "string", "enum": SORTS, "default": "-created_at"},

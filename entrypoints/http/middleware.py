@@ -92,6 +92,14 @@ def _csp(path: str) -> bytes:
     return STRICT_CSP
 
 
+def _declares_body(scope: Scope) -> bool:
+    """Whether the request says a body follows its headers."""
+    for name, value in scope["headers"]:
+        if name == b"transfer-encoding" or (name == b"content-length" and value.strip() != b"0"):
+            return True
+    return False
+
+
 class EdgeMiddleware:
     """Outermost layer, one pass per request: request id, the ``/api`` alias, security headers,
     CORS (preflights answered here), the request-body deadline (408), the access log and
@@ -149,6 +157,11 @@ class EdgeMiddleware:
                     status = 204
                     headers = [(k, v) for k, v in headers if k.lower() == b"allow"]
                     headers.append((b"content-length", b"0"))
+                if body.body_pending and _declares_body(scope):
+                    # Answered before the body was read (a 401, a 413): what is left of it is
+                    # still on the connection, which cannot carry another request.
+                    headers = [(k, v) for k, v in headers if k.lower() != b"connection"]
+                    headers.append((b"connection", b"close"))
                 message = {**message, "status": status, "headers": [*headers, *extra_headers]}
             elif method == "HEAD" or (routed == PROBE_METHOD and status == 204):
                 message = {**message, "body": b""}

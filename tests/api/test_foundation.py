@@ -9,6 +9,8 @@ from typing import Any
 import httpx
 import pytest
 
+from tests.support.app import bearer, register
+
 PROBLEM = "application/problem+json"
 
 
@@ -263,3 +265,18 @@ async def test_options_needs_no_token(client: httpx.AsyncClient) -> None:
     for path in ("/api/tasks", "/api/tasks/abc", f"/api/{uuid.uuid4()}/tasks"):
         response = await client.options(path)
         assert response.status_code == 204, (path, response.text)
+
+
+async def test_an_answer_given_before_the_body_was_read_closes_the_connection(
+    client: httpx.AsyncClient,
+) -> None:
+    """A 401 sent without reading the body leaves that body on the connection: the client is
+    told the connection closes, rather than finding it dropped under its next request."""
+    refused = await client.post("/api/tasks", json={"title": "no token"})
+    assert refused.status_code == 401
+    assert refused.headers["connection"] == "close"
+    pair = await register(client)
+    created = await client.post("/api/tasks", json={"title": "read"}, headers=bearer(pair))
+    assert created.status_code == 201
+    assert "connection" not in created.headers  # the body was read: the connection stays
+    assert "connection" not in (await client.get("/api/tasks", headers=bearer(pair))).headers
