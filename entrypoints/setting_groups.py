@@ -103,7 +103,6 @@ class MailSettings:
     public_url: str
     reset_lifetime: timedelta
     outbox: Path
-    reset_enabled: bool
 
     @classmethod
     def of(cls, settings: Settings) -> MailSettings:
@@ -113,7 +112,6 @@ class MailSettings:
             public_url=settings.public_base_url,
             reset_lifetime=timedelta(minutes=settings.password_reset_minutes),
             outbox=Path(settings.data_dir) / "outbox",
-            reset_enabled=settings.password_reset_enabled,
         )
 
 
