@@ -77,6 +77,7 @@ from application.ports import (
     UnitOfWork,
     UserRepository,
 )
+from entrypoints.http.hot_routes import HotRouteParts, TaskReaders
 from entrypoints.http.identity import BearerIdentity
 from entrypoints.http.metrics import HttpMetrics
 from entrypoints.readiness import ReadinessProbe
@@ -268,6 +269,11 @@ class PostgresProvider(Provider):
     ) -> ExternalAccounts:
         return PostgresExternalAccounts(pool, ids, clock)
 
+    @provide(scope=Scope.APP)
+    def task_readers(self, pool: ConnectionPool, clock: Clock) -> TaskReaders:
+        """For the hot routes: a read is one statement, run outside any transaction."""
+        return lambda: PostgresTaskRepository(Database(pool), clock)
+
     users = provide(PostgresUserRepository, scope=Scope.REQUEST, provides=UserRepository)
     sessions = provide(PostgresSessionRepository, scope=Scope.REQUEST, provides=SessionRepository)
     tasks = provide(
@@ -300,6 +306,10 @@ class MemoryProvider(Provider):
         self, store: MemoryStore, ids: IdGenerator, clock: Clock
     ) -> ExternalAccounts:
         return MemoryExternalAccounts(store, ids, clock)
+
+    @provide(scope=Scope.APP)
+    def task_readers(self, store: MemoryStore, clock: Clock) -> TaskReaders:
+        return lambda: MemoryTaskRepository(store, clock)
 
     users = provide(MemoryUserRepository, scope=Scope.REQUEST, provides=UserRepository)
     sessions = provide(MemorySessionRepository, scope=Scope.REQUEST, provides=SessionRepository)
@@ -338,6 +348,8 @@ class UseCaseProvider(Provider):
 
 
 class HttpProvider(Provider):
+    hot_route_parts = provide(HotRouteParts, scope=Scope.APP)
+
     @provide(scope=Scope.REQUEST)
     def identity(
         self,

@@ -22,6 +22,7 @@ from entrypoints.http.controllers.service import ServiceController
 from entrypoints.http.controllers.tasks import TasksController
 from entrypoints.http.docs import FinishedDocument, SwaggerUIPage
 from entrypoints.http.guards import checked, own_account
+from entrypoints.http.hot_routes import HotRouteParts, HotTaskRoutes
 from entrypoints.http.metrics import HttpMetrics
 from entrypoints.http.middleware import EdgeMiddleware
 from entrypoints.http.problems import handle_exception
@@ -50,12 +51,14 @@ def _pool_reading(engine: AsyncEngine) -> dict[str, int]:
     return {"checked_out": pool.checkedout(), "idle": pool.checkedin(), "size": pool.size()}
 
 
-def create_app(container: AsyncContainer, settings: Settings) -> Any:
-    """The ASGI app: Litestar inside the middleware every response passes through."""
+def create_app(container: AsyncContainer, settings: Settings, *, hot_routes: bool = True) -> Any:
+    """The ASGI app: Litestar, behind the hot routes (unless ``hot_routes`` is false: tests
+    compare both ways), inside the middleware every response passes through."""
     app = build_litestar(container, settings)
+    hot = HotTaskRoutes(app)
     http = HttpSettings.of(settings)
     edge = EdgeMiddleware(
-        app,
+        hot,
         origins=http.cors_origins,
         hsts=http.hsts,
         metrics=None,  # the container's, from start-up on (no request comes before)
@@ -64,6 +67,8 @@ def create_app(container: AsyncContainer, settings: Settings) -> Any:
 
     async def measure(_: Litestar) -> None:
         edge.metrics = await container.get(HttpMetrics)
+        if hot_routes:
+            hot.parts = await container.get(HotRouteParts)
 
     app.on_startup.append(measure)
     return edge

@@ -13,7 +13,7 @@ from litestar import Request
 from litestar.types import ASGIApp, Receive, Scope, Send
 
 from adapters.rate_limits import ApiRequestLimiter, AuthRequestLimiter
-from application.ports import IdentityProvider
+from application.ports import AccessClaims, IdentityProvider
 from domain.errors import (
     AuthenticationRequired,
     InvalidToken,
@@ -51,15 +51,20 @@ async def _resolve(connection: Connection, dependency: type[Any]) -> Any:
     return await connection.state.dishka_container.get(dependency)
 
 
-async def authenticated(connection: Connection) -> None:
-    """401 before anything about the request body is looked at (the token only: the session's
-    liveness is part of the statement the use case runs); then the caller's ``API_RATE_LIMIT``,
-    which needs the user id the token names."""
-    identity: IdentityProvider = await _resolve(connection, IdentityProvider)
+async def admit(identity: IdentityProvider, limiter: ApiRequestLimiter) -> AccessClaims:
+    """The caller, or 401 (the token only: the session's liveness is part of the statement the
+    use case runs); then the caller's ``API_RATE_LIMIT``, which needs the user id the token
+    names."""
     caller = await identity.current()
-    limiter: ApiRequestLimiter = await _resolve(connection, ApiRequestLimiter)
     if (retry_after := await limiter.hit(f"user:{caller.user_id}")) is not None:
         raise TooManyAttempts(retry_after)
+    return caller
+
+
+async def authenticated(connection: Connection) -> None:
+    """``admit``, before anything about the request body is looked at."""
+    identity: IdentityProvider = await _resolve(connection, IdentityProvider)
+    await admit(identity, await _resolve(connection, ApiRequestLimiter))
 
 
 async def authenticated_or_refresh_token(connection: Connection) -> None:

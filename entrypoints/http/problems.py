@@ -217,17 +217,25 @@ def _litestar_field_errors(exc: ValidationException) -> list[FieldError]:
     return errors or [FieldError("", str(exc.detail))]
 
 
-def problem_response(request: Request[Any, Any, Any], problem: HttpProblem) -> Response[Problem]:
-    state = request.scope.get("state", {})
-    body = Problem(
+def problem_document(problem: HttpProblem, *, instance: str, request_id: str) -> Problem:
+    return Problem(
         type=TYPE_BASE + problem.slug,
         title=problem.title,
         status=problem.status,
         detail=problem.detail,
-        instance=state.get("original_path", request.url.path),
-        request_id=state.get("request_id", ""),
+        instance=instance,
+        request_id=request_id,
         errors=[ProblemError(e.field, e.message) for e in problem.errors] or None,
         checks=problem.checks,
+    )
+
+
+def problem_response(request: Request[Any, Any, Any], problem: HttpProblem) -> Response[Problem]:
+    state = request.scope.get("state", {})
+    body = problem_document(
+        problem,
+        instance=state.get("original_path", request.url.path),
+        request_id=state.get("request_id", ""),
     )
     return Response(
         body, status_code=problem.status, media_type=PROBLEM_MEDIA_TYPE, headers=problem.headers
@@ -245,18 +253,23 @@ def count_event(exc: Exception) -> None:
         events.quota_refusals.labels("tasks").inc()
 
 
-def handle_exception(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
-    if request.scope.get("state", {}).get(CLIENT_GONE):
-        log.info("client disconnected before the response")
-        return Response(b"", status_code=CLIENT_CLOSED_REQUEST)
+def problem_of(exc: Exception, request_id: str) -> HttpProblem:
+    """The problem ``exc`` shows the client, counted and logged as it deserves."""
     count_event(exc)
     problem = to_problem(exc)
     if problem.status == 503:
         log.warning("unavailable: %s", type(exc.__cause__ or exc).__name__)
     elif problem.status >= 500:
-        request_id = request.scope.get("state", {}).get("request_id", "")
         log.error("unhandled error", exc_info=exc, extra={"request_id": request_id})
-    return problem_response(request, problem)
+    return problem
+
+
+def handle_exception(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
+    state = request.scope.get("state", {})
+    if state.get(CLIENT_GONE):
+        log.info("client disconnected before the response")
+        return Response(b"", status_code=CLIENT_CLOSED_REQUEST)
+    return problem_response(request, problem_of(exc, state.get("request_id", "")))
 
 
 STATUS_DESCRIPTIONS = {

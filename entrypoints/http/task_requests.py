@@ -6,11 +6,12 @@ from __future__ import annotations
 import re
 from collections import Counter
 from typing import Any
-from urllib.parse import quote, urlencode
+from urllib.parse import parse_qsl, quote, urlencode
 from uuid import UUID
 
 from litestar import Request
 
+from application.dto import TaskPage
 from domain.errors import FieldError, TaskNotFound, ValidationFailed
 from entrypoints.http.guards import Connection
 from entrypoints.http.query_errors import query_errors
@@ -22,10 +23,12 @@ _OWS = " \t"  # the only whitespace HTTP allows around list elements
 REPEATABLE_QUERY = frozenset({"priority", "tag", "category"})
 BOOLEAN_QUERY = frozenset({"starred", "completed"})
 MAX_QUERY_VALUES = 50
-LIST_QUERY = (
+# A listing's filters and sort: ``build_query``'s parameters, by the query's names.
+FILTER_AND_SORT = (
     *("status", "completed", "priority", "starred", "tag", "category", "due_before"),
-    *("due_after", "q", "search", "sort", "sort_by", "order", "limit", "cursor"),
+    *("due_after", "q", "search", "sort", "sort_by", "order"),
 )
+LIST_QUERY = (*FILTER_AND_SORT, "limit", "cursor")
 _ACCEPTED_QUERY = "accepted_query"  # a route handler's ``opt`` key: the names it reads
 VERSIONED_PREFIX = "/api/v1"
 UNVERSIONED_PREFIX = "/api"
@@ -122,9 +125,14 @@ def collection_path(request: Request[Any, Any, Any]) -> str:
     route's guard) in canonical form, under the prefix the client used (``/api`` or ``/api/v1``)."""
     template: str = request.scope["path_template"].rstrip("/")
     path = _PATH_PARAMETER.sub(lambda m: _path_id(str(request.path_params[m[1]])), template)
-    sent = _SLASHES.sub("/", request.scope["state"].get("original_path", request.url.path))
+    return under_prefix_sent(path, request.scope["state"].get("original_path", request.url.path))
+
+
+def under_prefix_sent(path: str, original_path: str) -> str:
+    """``path`` (under ``/api/v1``) under the prefix the client used."""
+    sent = _SLASHES.sub("/", original_path)
     if not (sent == VERSIONED_PREFIX or sent.startswith(VERSIONED_PREFIX + "/")):
-        path = UNVERSIONED_PREFIX + path.removeprefix(VERSIONED_PREFIX)
+        return UNVERSIONED_PREFIX + path.removeprefix(VERSIONED_PREFIX)
     return path
 
 
@@ -135,7 +143,14 @@ def _path_id(value: str) -> str:
         return quote(value, safe="")
 
 
-def next_link(request: Request[Any, Any, Any], cursor: str) -> str:
-    params = [(k, v) for k, v in request.query_params.multi_items() if k != "cursor"]
-    query = urlencode([*params, ("cursor", cursor)])
-    return f'<{collection_path(request)}?{query}>; rel="next"'
+def listing_headers(page: TaskPage, collection: str, query_string: bytes) -> dict[str, str]:
+    """A page's ``X-Total-Count``, and its ``Link`` to the next page when one follows: the
+    same query, its parameters in the order sent, with the next ``cursor``."""
+    headers = {"X-Total-Count": str(page.total)}
+    if page.next_cursor:
+        sent = parse_qsl(query_string.decode("latin-1"), keep_blank_values=True)
+        query = urlencode(
+            [*((k, v) for k, v in sent if k != "cursor"), ("cursor", page.next_cursor)]
+        )
+        headers["Link"] = f'<{collection}?{query}>; rel="next"'
+    return headers

@@ -40,12 +40,13 @@ from entrypoints.http.schemas import (
     task_rule_errors,
 )
 from entrypoints.http.task_requests import (
+    FILTER_AND_SORT,
     LIST_QUERY,
     accepts_query,
     collection_path,
     expected_versions,
     if_match_of,
-    next_link,
+    listing_headers,
     task_id_of,
 )
 
@@ -77,12 +78,6 @@ class TaskBody(JsonBody[T]):
 def list_query_rules(values: Mapping[str, Any]) -> None:
     """The listing rules beyond each parameter's type, on the values that parsed."""
     build_query(**{name: values.get(name) for name in FILTER_AND_SORT})
-
-
-FILTER_AND_SORT = (
-    *("status", "completed", "priority", "starred", "tag", "category", "due_before"),
-    *("due_after", "q", "search", "sort", "sort_by", "order"),
-)
 
 
 def task_response(
@@ -179,9 +174,7 @@ class TasksController(Controller):
             order=order,
         )
         page = await list_tasks(TaskListing(query=query, limit=limit, cursor=cursor))
-        headers = {"X-Total-Count": str(page.total)}
-        if page.next_cursor:
-            headers["Link"] = next_link(request, page.next_cursor)
+        headers = listing_headers(page, collection_path(request), request.scope["query_string"])
         return Response([TaskRead.of(t) for t in page.tasks], headers=headers)
 
     @delete(
