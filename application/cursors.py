@@ -14,7 +14,7 @@ import hmac
 import json
 import re
 import secrets
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime
 from uuid import UUID
 
@@ -52,6 +52,11 @@ class CursorSigner:
     """Issues and checks cursors with a key of its own (derived, never the secret itself)."""
 
     key: bytes
+    # The MAC keyed once: each tag starts from a copy, not from the key's two hashes.
+    _keyed: hmac.HMAC = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "_keyed", hmac.new(self.key, digestmod=hashlib.sha256))
 
     @classmethod
     def from_secret(cls, secret: bytes) -> CursorSigner:
@@ -64,7 +69,7 @@ class CursorSigner:
         return cls(secrets.token_bytes(32))
 
     def _tag(self, caller_id: UUID, query: TaskQuery, payload: bytes) -> bytes:
-        mac = hmac.new(self.key, digestmod=hashlib.sha256)
+        mac = self._keyed.copy()
         # Fixed-length caller id, then a length-prefixed query, then the payload: unambiguous.
         binding = repr(query).encode("utf-8", "backslashreplace")
         mac.update(caller_id.bytes)
