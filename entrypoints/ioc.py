@@ -77,7 +77,7 @@ from application.ports import (
     UnitOfWork,
     UserRepository,
 )
-from entrypoints.http.hot_routes import HotRouteParts, TaskReaders
+from entrypoints.http.hot_routes import HotRouteParts, TaskStores
 from entrypoints.http.identity import BearerIdentity
 from entrypoints.http.metrics import HttpMetrics
 from entrypoints.readiness import ReadinessProbe
@@ -270,8 +270,8 @@ class PostgresProvider(Provider):
         return PostgresExternalAccounts(pool, ids, clock)
 
     @provide(scope=Scope.APP)
-    def task_readers(self, pool: ConnectionPool, clock: Clock) -> TaskReaders:
-        """For the hot routes: a read is one statement, run outside any transaction."""
+    def task_stores(self, pool: ConnectionPool, clock: Clock) -> TaskStores:
+        """For the hot routes, whose use cases run single statements: no unit of work."""
         return lambda: PostgresTaskRepository(Database(pool), clock)
 
     users = provide(PostgresUserRepository, scope=Scope.REQUEST, provides=UserRepository)
@@ -308,7 +308,7 @@ class MemoryProvider(Provider):
         return MemoryExternalAccounts(store, ids, clock)
 
     @provide(scope=Scope.APP)
-    def task_readers(self, store: MemoryStore, clock: Clock) -> TaskReaders:
+    def task_stores(self, store: MemoryStore, clock: Clock) -> TaskStores:
         return lambda: MemoryTaskRepository(store, clock)
 
     users = provide(MemoryUserRepository, scope=Scope.REQUEST, provides=UserRepository)

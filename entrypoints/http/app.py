@@ -16,6 +16,7 @@ from litestar.openapi.spec import Components, SecurityScheme
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from application.auth_ports import PasswordHasher, TokenVerifier
+from entrypoints.http.body import MAX_BODY_BYTES
 from entrypoints.http.controllers.auth import AuthController
 from entrypoints.http.controllers.password_reset import PasswordResetController
 from entrypoints.http.controllers.service import ServiceController
@@ -32,8 +33,6 @@ from entrypoints.http.web import web_app_routes
 from entrypoints.readiness import ReadinessProbe
 from entrypoints.setting_groups import HttpSettings
 from entrypoints.settings import Settings
-
-MAX_BODY_BYTES = 1024 * 1024
 
 API_DESCRIPTION = """\
 Accounts with JWT sessions and per-user tasks. Every route also answers under the unversioned

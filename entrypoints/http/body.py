@@ -21,10 +21,17 @@ from litestar.openapi.spec import Reference, Schema
 from litestar.typing import FieldDefinition
 
 from domain.errors import FieldError
-from entrypoints.http.problems import malformed_body, unsupported_media_type, validation_problem
+from entrypoints.http.problems import (
+    HttpProblem,
+    malformed_body,
+    unsupported_media_type,
+    validation_problem,
+)
 
 T = TypeVar("T")
+M = TypeVar("M")
 
+MAX_BODY_BYTES = 1024 * 1024
 JSON_TYPES = frozenset({"application/json"})
 PATCH_JSON_TYPES = frozenset({"application/json", "application/merge-patch+json"})
 # The domain's rules, run on the fields whose types are right when some other field's is not.
@@ -33,17 +40,27 @@ RuleCheck = Callable[[Mapping[str, Any]], list[FieldError]]
 
 def check_media_type(connection: ASGIConnection[Any, Any, Any, Any]) -> None:
     """A body must be JSON, uncompressed. Raises the 415 problem otherwise."""
-    encoding = connection.headers.get("content-encoding", "identity").strip().lower()
-    if encoding not in ("", "identity"):
-        raise unsupported_media_type("Compressed request bodies are not supported.")
-    content_type = connection.headers.get("content-type", "")
+    problem = media_type_problem(
+        connection.headers.get("content-type", ""),
+        connection.headers.get("content-encoding", "identity"),
+        str(connection.scope.get("method", "")),
+    )
+    if problem is not None:
+        raise problem
+
+
+def media_type_problem(content_type: str, encoding: str, method: str) -> HttpProblem | None:
+    """The 415 problem of a body sent with these headers, if it has one."""
+    if encoding.strip().lower() not in ("", "identity"):
+        return unsupported_media_type("Compressed request bodies are not supported.")
     media_type = content_type.split(";", 1)[0].strip().lower()
-    accepted = PATCH_JSON_TYPES if connection.scope.get("method") == "PATCH" else JSON_TYPES
+    accepted = PATCH_JSON_TYPES if method == "PATCH" else JSON_TYPES
     if media_type not in accepted:
-        raise unsupported_media_type(
+        return unsupported_media_type(
             f"Send the body as {' or '.join(sorted(accepted))}"
             + (f", not {media_type}." if media_type else "; no Content-Type was given.")
         )
+    return None
 
 
 def decode_json_body(
@@ -233,12 +250,12 @@ class JsonBody(AbstractDTO[T], Generic[T]):
 
     def decode_bytes(self, value: bytes) -> Any:
         check_media_type(self.asgi_connection)
+        return self.decode(value, self.model_type)
+
+    @classmethod
+    def decode(cls, value: bytes, model: type[M]) -> M:
         return decode_json_body(
-            value,
-            self.model_type,
-            ignored=self.ignored_fields,
-            max_items=self.max_items,
-            rules=self.rules,
+            value, model, ignored=cls.ignored_fields, max_items=cls.max_items, rules=cls.rules
         )
 
     @classmethod

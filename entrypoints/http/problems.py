@@ -264,10 +264,17 @@ def problem_of(exc: Exception, request_id: str) -> HttpProblem:
     return problem
 
 
-def handle_exception(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
-    state = request.scope.get("state", {})
+def client_gone(state: dict[str, Any]) -> bool:
+    """Whether the client hung up: then nobody reads the answer, and nothing went wrong."""
     if state.get(CLIENT_GONE):
         log.info("client disconnected before the response")
+        return True
+    return False
+
+
+def handle_exception(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
+    state = request.scope.get("state", {})
+    if client_gone(state):
         return Response(b"", status_code=CLIENT_CLOSED_REQUEST)
     return problem_response(request, problem_of(exc, state.get("request_id", "")))
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 from collections import Counter
+from collections.abc import Iterable
 from typing import Any
 from urllib.parse import parse_qsl, quote, urlencode
 from uuid import UUID
@@ -47,7 +48,12 @@ def task_id_of(raw: str) -> UUID:
 def if_match_of(request: Request[Any, Any, Any]) -> str | None:
     """Every ``If-Match`` field line, combined into one list as HTTP defines it (the framework's
     header parameter sees only the first); ``None`` when there is none."""
-    lines = request.headers.getall("if-match", [])
+    return if_match_in(request.scope["headers"])
+
+
+def if_match_in(headers: Iterable[tuple[bytes, bytes]]) -> str | None:
+    """``if_match_of`` on the request's raw header lines."""
+    lines = [value.decode("latin-1") for name, value in headers if name == b"if-match"]
     return ", ".join(lines) if lines else None
 
 

@@ -1,6 +1,8 @@
 """The hot routes (``entrypoints/http/hot_routes.py``) answer exactly as the Litestar routes do:
 every request here is sent with them on and with them off, and the answers must be the same
-but for the request id. The plain requests never reach Litestar; any other one does."""
+but for the request id (a write goes to one of two identical tasks each way, so ids and times
+differ too). The plain requests never reach Litestar; any other one does. Either way a request
+is counted under the same route in the metrics."""
 
 from __future__ import annotations
 
@@ -32,6 +34,14 @@ class Lane:
         self.parts = self.hot.parts
         litestar = self.hot.app
         self.reached: list[str] = []
+        self.routes: list[str] = []  # as the metrics label each request
+        observe = app.metrics.observe
+
+        def spy_on_metrics(method: str, route: str, status: int, seconds: float) -> None:
+            self.routes.append(route)
+            observe(method, route, status, seconds)
+
+        app.metrics.observe = spy_on_metrics
 
         async def spy(scope: dict[str, Any], receive: Any, send: Any) -> None:
             if scope["type"] == "http":
@@ -54,29 +64,84 @@ async def lane_app(settings: Settings) -> AsyncIterator[tuple[httpx.AsyncClient,
             yield client, lane
 
 
-def answer(response: httpx.Response) -> Answer:
-    headers = sorted((k, v) for k, v in response.headers.items() if k != "x-request-id")
+VARYING_FIELDS = ("request_id", "id", "created_at", "updated_at", "completed_at")
+
+
+def _without(text: str, ids: tuple[str, ...]) -> str:
+    for task_id in ids:
+        text = text.replace(task_id, "<id>")
+    return text
+
+
+def answer(response: httpx.Response, *, ids: tuple[str, ...] = ()) -> Answer:
+    """Status, headers and body, without what differs between two requests: the request id;
+    ``ids`` (the tasks written) and the times of a task."""
+    headers = []
+    for name, value in response.headers.items():
+        if name != "x-request-id":
+            headers.append((name, _without(value, ids)))
     body: Any = response.content
     if response.content and response.headers["content-type"].endswith("json"):
         body = response.json()
-        if isinstance(body, dict) and "request_id" in body:
-            body["request_id"] = "..."
-    return response.status_code, headers, body
+        for item in body if isinstance(body, list) else [body]:
+            for name in VARYING_FIELDS:
+                if isinstance(item, dict) and item.get(name) is not None:
+                    item[name] = "..."
+        if isinstance(body, dict) and isinstance(body.get("instance"), str):
+            body["instance"] = _without(body["instance"], ids)
+    return response.status_code, sorted(headers), body
 
 
 async def both_ways(
     client: httpx.AsyncClient, lane: Lane, method: str, url: str, headers: dict[str, str]
 ) -> tuple[Answer, bool]:
     """The answer (the same both ways) and whether the hot routes served it."""
+    return await _compare(client, lane, (method, url, headers, None), (method, url, headers, None))
+
+
+Sent = tuple[str, str, dict[str, str], bytes | None]
+
+
+async def _compare(
+    client: httpx.AsyncClient, lane: Lane, hot: Sent, reference: Sent, ids: tuple[str, ...] = ()
+) -> tuple[Answer, bool]:
+    answers, served_hot = [], False
+    for sent, enabled in ((hot, True), (reference, False)):
+        lane.on(enabled)
+        lane.reached.clear()
+        method, url, headers, content = sent
+        response = await client.request(method, url, headers=headers, content=content)
+        served_hot = served_hot or (enabled and not lane.reached)
+        answers.append(answer(response, ids=ids))
     lane.on(True)
-    lane.reached.clear()
-    hot = await client.request(method, url, headers=headers)
-    served_hot = not lane.reached
-    lane.on(False)
-    reference = await client.request(method, url, headers=headers)
-    lane.on(True)
-    assert answer(hot) == answer(reference), (method, url)
-    return answer(hot), served_hot
+    assert answers[0] == answers[1], (hot, reference)
+    assert lane.routes[-2] == lane.routes[-1], (hot, lane.routes[-2:])
+    return answers[0], served_hot
+
+
+async def twins(client: httpx.AsyncClient, headers: dict[str, str], **body: Any) -> list[str]:
+    """Two identical tasks: one for each way a write is sent."""
+    return [
+        (await client.post("/api/tasks", json={"title": "Twin", **body}, headers=headers)).json()[
+            "id"
+        ]
+        for _ in range(2)
+    ]
+
+
+async def write_both_ways(
+    client: httpx.AsyncClient,
+    lane: Lane,
+    method: str,
+    path: str,
+    headers: dict[str, str],
+    content: bytes | None,
+    **task: Any,
+) -> tuple[Answer, bool]:
+    """``path`` with ``{id}`` standing for a task: a twin's each way."""
+    ids = tuple(await twins(client, {"authorization": headers["authorization"]}, **task))
+    hot, reference = ((method, path.format(id=i), headers, content) for i in ids)
+    return await _compare(client, lane, hot, reference, ids)
 
 
 @pytest.fixture
@@ -136,17 +201,17 @@ OTHER_LISTS = [
 ]
 
 
-@pytest.mark.parametrize("query", PLAIN_LISTS + OTHER_LISTS)
 async def test_a_listing_is_answered_the_same_either_way(
-    tasks_and_lane: tuple[httpx.AsyncClient, Lane, dict[str, Any]], query: str
+    tasks_and_lane: tuple[httpx.AsyncClient, Lane, dict[str, Any]],
 ) -> None:
     client, lane, seeded = tasks_and_lane
-    for prefix in ("/api", "/api/v1"):
-        (status, _, _), hot = await both_ways(
-            client, lane, "GET", f"{prefix}/tasks{query}", seeded["headers"]
-        )
-        assert hot == (query in PLAIN_LISTS), query
-        assert status in (200, 422)
+    for query in PLAIN_LISTS + OTHER_LISTS:  # one app for all: each case is two requests
+        for prefix in ("/api", "/api/v1"):
+            (status, _, _), hot = await both_ways(
+                client, lane, "GET", f"{prefix}/tasks{query}", seeded["headers"]
+            )
+            assert hot == (query in PLAIN_LISTS), query
+            assert status in (200, 422)
 
 
 async def test_following_the_next_link_is_the_same_either_way(
@@ -229,3 +294,120 @@ def test_only_plain_listing_queries_are_taken() -> None:
     assert plain_listing(b"limit=5&status=pending") == {"limit": 5, "status": Status.PENDING}
     for refused in (b"limit=5&", b"&", b"limit=1e2", b"sort=%2Dtitle", b"cursor=" + b"a" * 1025):
         assert plain_listing(refused) is None, refused
+
+
+JSON = "application/json"
+WRITES: list[tuple[str, str, str | None, bytes | None, int, bool]] = [
+    # method, path, content type, body, status, served hot
+    ("PATCH", "/api/tasks/{id}", JSON, b'{"title": "Renamed", "tags": ["a"]}', 200, True),
+    ("PUT", "/api/tasks/{id}", JSON, b'{"starred": true}', 200, True),
+    (
+        "PATCH",
+        "/api/v1/tasks/{id}",
+        "application/merge-patch+json",
+        b'{"due_date": null}',
+        200,
+        True,
+    ),
+    ("PATCH", "/api/tasks/{id}", JSON, b'{"title": "  "}', 422, True),
+    ("PATCH", "/api/tasks/{id}", JSON, b'{"title": 1, "priority": "urgent", "x": 2}', 422, True),
+    ("PATCH", "/api/tasks/{id}", JSON, b'{"title": ', 400, True),
+    ("PATCH", "/api/tasks/{id}", JSON, b"[]", 422, True),
+    ("PATCH", "/api/tasks/{id}", JSON + "; charset=utf-8", b"{}", 200, True),
+    ("PATCH", "/api/tasks/{id}", "text/plain", b"{}", 415, False),
+    ("PUT", "/api/tasks/{id}", "application/merge-patch+json", b"{}", 415, False),
+    ("PATCH", "/api/tasks/{id}", JSON, None, 400, False),
+    ("PATCH", "/api/tasks/{id}", None, None, 415, False),
+    ("PATCH", "/api/tasks/{id}x", JSON, b'{"title": "x"}', 404, True),
+    ("PATCH", "/api/tasks/{id}x", JSON, b'{"title": 1}', 422, True),  # the body first
+    ("PATCH", "/api/tasks/{id}?x=1", JSON, b"{}", 422, False),
+    ("PATCH", "/api/tasks/{id}/complete", None, None, 200, True),
+    ("PATCH", "/api/tasks/{id}/complete", JSON, b'{"completed": false}', 200, True),
+    ("PATCH", "/api/tasks/{id}/complete", JSON, b"{}", 200, True),
+    ("PATCH", "/api/tasks/{id}/complete", JSON, b'{"completed": "yes"}', 422, True),
+    ("PATCH", "/api/tasks/{id}/complete", "text/plain", b"x", 415, False),
+    ("PATCH", "/api/tasks/{id}/complete", "text/plain", None, 200, True),
+    ("PUT", "/api/tasks/{id}/complete", JSON, b"{}", 405, False),
+    ("DELETE", "/api/tasks/{id}", None, None, 204, True),
+    ("DELETE", "/api/tasks/{id}", JSON, b"{}", 204, False),
+    ("DELETE", "/api/tasks/not-an-id", None, None, 404, True),
+    ("POST", "/api/tasks/{id}", JSON, b"{}", 405, False),
+]
+
+
+async def test_a_write_is_answered_the_same_either_way(
+    tasks_and_lane: tuple[httpx.AsyncClient, Lane, dict[str, Any]],
+) -> None:
+    client, lane, seeded = tasks_and_lane
+    for method, path, media, body, status, hot in WRITES:
+        headers = {"authorization": seeded["headers"]["Authorization"]}
+        if media:
+            headers["content-type"] = media
+        (got, _, _), served_hot = await write_both_ways(
+            client, lane, method, path, headers, body, completed=False, tags=["b"]
+        )
+        assert (got, served_hot) == (status, hot), (method, path, media, body)
+
+
+async def test_conditional_writes_are_answered_the_same_either_way(
+    tasks_and_lane: tuple[httpx.AsyncClient, Lane, dict[str, Any]],
+) -> None:
+    client, lane, seeded = tasks_and_lane
+    token = {"authorization": seeded["headers"]["Authorization"]}
+    for if_match, status in (('"1"', 200), ('"2"', 412), ("*", 200), ('"1", "5"', 200), ("1", 412)):
+        headers = {**token, "content-type": JSON, "if-match": if_match}
+        for method, path, body in (
+            ("PATCH", "/api/tasks/{id}", b'{"starred": true}'),
+            ("PATCH", "/api/tasks/{id}/complete", b"{}"),
+        ):
+            (got, _, _), served_hot = await write_both_ways(
+                client, lane, method, path, headers, body
+            )
+            assert (got, served_hot) == (status, True), (if_match, path)
+        (got, _, _), _ = await write_both_ways(
+            client, lane, "DELETE", "/api/tasks/{id}", {**token, "if-match": if_match}, None
+        )
+        assert got == (204 if status == 200 else 412)
+
+
+async def test_a_create_is_answered_the_same_either_way(
+    tasks_and_lane: tuple[httpx.AsyncClient, Lane, dict[str, Any]],
+) -> None:
+    client, lane, seeded = tasks_and_lane
+    token = {"authorization": seeded["headers"]["Authorization"]}
+    json_headers = {**token, "content-type": JSON}
+    cases: list[tuple[str, dict[str, str], bytes | None, int, bool]] = [
+        ("/api/tasks", json_headers, b'{"title": "New", "tags": ["x", "X"]}', 201, True),
+        ("/api/v1/tasks", json_headers, b'{"title": "New", "priority": "high"}', 201, True),
+        ("/api/tasks", json_headers, b'{"title": "New", "id": "x", "version": 9}', 201, True),
+        ("/api/tasks", json_headers, b"{}", 422, True),
+        (
+            "/api/tasks",
+            json_headers,
+            b'{"title": "x", "tags": ' + b'["t"]' * 0 + b"[1]}",
+            422,
+            True,
+        ),
+        ("/api/tasks", json_headers, b"nope", 400, True),
+        ("/api/tasks", json_headers, None, 400, False),
+        ("/api/tasks", {**token, "content-type": "text/plain"}, b"{}", 415, False),
+        ("/api/tasks?x=1", json_headers, b'{"title": "New"}', 422, False),
+        ("/api/tasks", {"content-type": JSON}, b'{"title": "New"}', 401, True),
+    ]
+    for url, headers, body, status, hot in cases:
+        before = {t["id"] for t in (await client.get("/api/tasks", headers=token)).json()}
+        lane.on(True)
+        lane.reached.clear()
+        first = await client.post(url, headers=headers, content=body)
+        served_hot = not lane.reached
+        lane.on(False)
+        second = await client.post(url, headers=headers, content=body)
+        lane.on(True)
+        after = {t["id"] for t in (await client.get("/api/tasks", headers=token)).json()}
+        made = tuple(after - before)
+        assert answer(first, ids=made) == answer(second, ids=made), url
+        assert (first.status_code, served_hot, len(made)) == (
+            status,
+            hot,
+            2 if status == 201 else 0,
+        ), (url, body)
