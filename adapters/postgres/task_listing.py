@@ -79,11 +79,18 @@ def _sort_key(field: SortField) -> sa.ColumnElement[Any]:
     return column
 
 
+def _nullable(field: SortField) -> bool:
+    return field is not SortField.TITLE and bool(tasks.c[field.value].nullable)
+
+
 def _order(sort: TaskSort) -> tuple[sa.UnaryExpression[Any], ...]:
+    """By (value, id), NULL values last either way. ``NULLS LAST`` is said only where there can
+    be NULLs: on a NOT NULL column, descending, it kept the index from giving the order, and
+    every page sorted all of the caller's tasks."""
     key = _sort_key(sort.field)
     if sort.descending:
-        return key.desc().nulls_last(), tasks.c.id.desc()
-    return key.asc().nulls_last(), tasks.c.id.asc()
+        return (key.desc().nulls_last() if _nullable(sort.field) else key.desc()), tasks.c.id.desc()
+    return key.asc(), tasks.c.id.asc()
 
 
 def _after(sort: TaskSort, value_is_null: bool) -> sa.ColumnElement[bool]:
@@ -97,6 +104,9 @@ def _after(sort: TaskSort, value_is_null: bool) -> sa.ColumnElement[bool]:
         value: sa.ColumnElement[Any] = _sort_key_of(param("after_value", tasks.c.title))
     else:
         value = param("after_value", key.type)
+    if not _nullable(sort.field):  # a row comparison: the index seeks straight to the cursor
+        row, cursor = sa.tuple_(key, tasks.c.id), sa.tuple_(value, after_id)
+        return row < cursor if sort.descending else row > cursor
     value_past = key < value if sort.descending else key > value
     return sa.or_(value_past, sa.and_(key == value, id_past), key.is_(None))
 
