@@ -13,7 +13,6 @@ and ``tests/api/test_hot_routes.py`` sends each request both ways and compares t
 
 from __future__ import annotations
 
-import re
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any, Protocol
@@ -37,13 +36,18 @@ from application.tasks import (
     TaskPolicy,
     UpdateTask,
 )
-from domain.task_listing import Status
 from domain.task_queries import build_query
-from domain.tasks import Priority, Task
-from entrypoints.http.body import MAX_BODY_BYTES, media_type_problem
+from domain.tasks import Task
+from entrypoints.http.body import MAX_BODY_BYTES
 from entrypoints.http.controllers.tasks import TaskBody
 from entrypoints.http.guards import admit
 from entrypoints.http.identity import BearerIdentity
+from entrypoints.http.plain_requests import (
+    declared_length,
+    first_header,
+    plain_json_body,
+    plain_listing,
+)
 from entrypoints.http.problems import (
     CLIENT_CLOSED_REQUEST,
     PROBLEM_MEDIA_TYPE,
@@ -72,19 +76,6 @@ TASK_TEMPLATE = COLLECTION + "/{task_id}"
 COMPLETE_TEMPLATE = TASK_TEMPLATE + "/complete"
 _JSON = b"application/json"
 _PROBLEM_JSON = PROBLEM_MEDIA_TYPE.encode()
-# A listing's query in its plain shape: these parameters, once each, with values that need no
-# decoding. Anything else is the framework's to parse (and to refuse).
-_PLAIN_LIST_PARAMETERS = frozenset(
-    {"limit", "cursor", "status", "sort", "priority", "completed", "starred"}
-)
-_PLAIN_VALUE = re.compile(rb"[A-Za-z0-9_.,-]{1,1024}")
-_LIMIT = re.compile(r"[1-9][0-9]{0,2}")
-MAX_LIMIT = 200
-DEFAULT_LIMIT = 100
-_BOOLEANS = {"true": True, "false": False}
-_STATUSES = {status.value: status for status in Status}
-_PRIORITIES = {priority.value: priority for priority in Priority}
-_LENGTH = re.compile(rb"[0-9]{1,7}")
 
 _encode = msgspec.json.Encoder().encode
 
@@ -132,79 +123,6 @@ class _Request:
 Handler = Callable[[_Request], Awaitable[_Answer]]
 
 
-def plain_listing(query_string: bytes) -> dict[str, Any] | None:
-    """The listing's parameters, typed, when the query is in its plain shape; else ``None``."""
-    values: dict[str, str] = {}
-    if query_string:
-        if b"null" in query_string:  # a null literal: the framework names it
-            return None
-        for pair in query_string.split(b"&"):
-            raw_name, equals, raw_value = pair.partition(b"=")
-            name = raw_name.decode("latin-1")
-            if not equals or name not in _PLAIN_LIST_PARAMETERS or name in values:
-                return None
-            if not _PLAIN_VALUE.fullmatch(raw_value):
-                return None
-            values[name] = raw_value.decode("ascii")
-    typed: dict[str, Any] = {"limit": DEFAULT_LIMIT}
-    for name, value in values.items():
-        match name:
-            case "limit":
-                if not _LIMIT.fullmatch(value) or int(value) > MAX_LIMIT:
-                    return None
-                typed[name] = int(value)
-            case "status":
-                typed[name] = _STATUSES.get(value)
-            case "priority":
-                typed[name] = [_PRIORITIES[value]] if value in _PRIORITIES else None
-            case "completed" | "starred":
-                typed[name] = _BOOLEANS.get(value)
-            case _:
-                typed[name] = value
-        if typed[name] is None:
-            return None
-    return typed
-
-
-def _headers_named(scope: Scope, name: bytes) -> list[bytes]:
-    return [value for key, value in scope["headers"] if key == name]
-
-
-def _first_header(scope: Scope, name: bytes) -> str | None:
-    for key, value in scope["headers"]:
-        if key == name:
-            return str(value.decode("latin-1"))
-    return None
-
-
-def declared_length(scope: Scope) -> int | None:
-    """The body's length, when the request declares it plainly (one ``Content-Length`` of
-    digits, no ``Transfer-Encoding``); ``None`` otherwise."""
-    if _headers_named(scope, b"transfer-encoding"):
-        return None
-    lengths = _headers_named(scope, b"content-length")
-    if not lengths:
-        return 0
-    if len(lengths) != 1 or not _LENGTH.fullmatch(lengths[0]):
-        return None
-    return int(lengths[0])
-
-
-def plain_json_body(scope: Scope) -> bool:
-    """A non-empty JSON body within the limit, by its declared length and media type."""
-    length = declared_length(scope)
-    return (
-        length is not None
-        and 0 < length <= MAX_BODY_BYTES
-        and media_type_problem(
-            _first_header(scope, b"content-type") or "",
-            _first_header(scope, b"content-encoding") or "identity",
-            scope["method"],
-        )
-        is None
-    )
-
-
 def _route(scope: Scope) -> tuple[Handler, str, Any] | None:
     """The handler, route template and argument of a plain request; ``None`` for any other."""
     method, path, query = scope["method"], scope["path"], scope["query_string"]
@@ -248,7 +166,7 @@ class HotTaskRoutes:
         handler, template, argument = route
         scope["path_template"] = template
         identity = BearerIdentity(
-            _first_header(scope, b"authorization"), parts.verifier, parts.external
+            first_header(scope, b"authorization"), parts.verifier, parts.external
         )
         try:
             await admit(identity, parts.limiter)

@@ -30,6 +30,8 @@ FILTER_AND_SORT = (
     *("due_after", "q", "search", "sort", "sort_by", "order"),
 )
 LIST_QUERY = (*FILTER_AND_SORT, "limit", "cursor")
+DEFAULT_LIMIT = 100  # tasks on a page
+MAX_LIMIT = 200
 _ACCEPTED_QUERY = "accepted_query"  # a route handler's ``opt`` key: the names it reads
 VERSIONED_PREFIX = "/api/v1"
 UNVERSIONED_PREFIX = "/api"

@@ -17,7 +17,8 @@ from asgi_lifespan import LifespanManager
 
 from domain.task_listing import Status
 from entrypoints.http.app import create_app
-from entrypoints.http.hot_routes import HotTaskRoutes, plain_listing
+from entrypoints.http.hot_routes import HotTaskRoutes
+from entrypoints.http.plain_requests import plain_listing
 from entrypoints.ioc import make_container
 from entrypoints.settings import Settings
 from tests.api.test_unauthorized import signed

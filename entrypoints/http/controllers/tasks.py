@@ -40,8 +40,10 @@ from entrypoints.http.schemas import (
     task_rule_errors,
 )
 from entrypoints.http.task_requests import (
+    DEFAULT_LIMIT,
     FILTER_AND_SORT,
     LIST_QUERY,
+    MAX_LIMIT,
     accepts_query,
     collection_path,
     expected_versions,
@@ -153,7 +155,7 @@ class TasksController(Controller):
         order: Annotated[
             str | None, QueryParameter(description="asc (default) or desc; needs sort_by")
         ] = None,
-        limit: Annotated[int, QueryParameter(ge=1, le=200)] = 100,
+        limit: Annotated[int, QueryParameter(ge=1, le=MAX_LIMIT)] = DEFAULT_LIMIT,
         cursor: Annotated[
             str | None, QueryParameter(description="from the previous page's Link")
         ] = None,
