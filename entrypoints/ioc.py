@@ -20,7 +20,6 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from adapters.mail.background import SEND_TIMEOUT_SECONDS, BackgroundAccountMail, Transport
 from adapters.mail.outbox import OutboxTransport
-from adapters.mail.smtp import SmtpTransport
 from adapters.memory.external_accounts import MemoryExternalAccounts
 from adapters.memory.password_resets import MemoryPasswordResetRepository
 from adapters.memory.repositories import MemorySessionRepository, MemoryUserRepository
@@ -43,7 +42,6 @@ from adapters.security.external_tokens import (
     JwksVerifier,
     SharedSecretVerifier,
 )
-from adapters.security.jwks_http import HttpJwksSource
 from adapters.security.jwks_keys import JwksKeys
 from adapters.security.jwt_tokens import JwtAccessTokens
 from adapters.security.refresh_tokens import MacRefreshTokens
@@ -159,6 +157,9 @@ class CoreProvider(Provider):
             if settings.shared_secret:
                 verifiers[issuer] = SharedSecretVerifier(secret, issuer=issuer, audience=audience)
             elif settings.jwks_url is not None:
+                # Imported only when used, like SMTP: httpx brings click and more along.
+                from adapters.security.jwks_http import HttpJwksSource
+
                 source = HttpJwksSource(settings.jwks_url)
                 keys = JwksKeys(source)
                 verifiers[issuer] = JwksVerifier(keys, issuer=issuer, audience=audience)
@@ -220,11 +221,12 @@ class CoreProvider(Provider):
     @provide(scope=Scope.APP, provides=AnyOf[AccountMail, BackgroundAccountMail])
     async def account_mail(self, settings: MailSettings) -> AsyncIterator[BackgroundAccountMail]:
         """SMTP when ``SMTP_URL`` is set, else ``.eml`` files in the data folder's outbox."""
-        transport: Transport = (
-            SmtpTransport(settings.smtp_url, timeout=SEND_TIMEOUT_SECONDS)
-            if settings.smtp_url
-            else OutboxTransport(settings.outbox)
-        )
+        transport: Transport = OutboxTransport(settings.outbox)
+        if settings.smtp_url:
+            # Imported only when used: aiosmtplib weighs on every worker's memory otherwise.
+            from adapters.mail.smtp import SmtpTransport
+
+            transport = SmtpTransport(settings.smtp_url, timeout=SEND_TIMEOUT_SECONDS)
         mail = BackgroundAccountMail(
             transport,
             sender=settings.sender,

@@ -9,8 +9,8 @@ when the app is built, and looked up by name in that table: no request is joined
 from __future__ import annotations
 
 import hashlib
+import importlib.util
 from dataclasses import dataclass
-from importlib.resources import files
 from importlib.resources.abc import Traversable
 from pathlib import Path
 from typing import Any
@@ -23,7 +23,17 @@ from litestar.serialization import encode_json
 
 from entrypoints.http.api_document import api_document
 
-SWAGGER_UI_DIR = files("swagger_ui") / "static"
+
+def _package_dir(name: str) -> Path:
+    """A package's folder, found without running its code (``swagger_ui`` imports jinja2,
+    which every worker would then carry, for three static files)."""
+    spec = importlib.util.find_spec(name)
+    if spec is None or not spec.submodule_search_locations:
+        raise RuntimeError(f"{name} is not installed")
+    return Path(next(iter(spec.submodule_search_locations)))
+
+
+SWAGGER_UI_DIR = _package_dir("swagger_ui") / "static"
 OWN_DIR: Traversable = Path(__file__).resolve().parent / "docs_static"
 ASSETS_PATH = "/docs/assets"
 # name -> (folder, media type): the only files /docs/assets/ serves.
