@@ -184,11 +184,12 @@ class Database:
     async def commit(self) -> None:
         if self._held is None:
             return  # each statement committed itself
-        broken = False
+        broken = True  # until COMMIT has answered: cancelled meanwhile, its answer may follow
         try:
             await self._transaction.commit()
+            broken = False
         except (*_CONNECTION_LOST, *_TOO_SLOW) as error:
-            broken = True  # nothing was committed, or nobody can tell: the caller may retry
+            # Nothing was committed, or nobody can tell: the caller may retry.
             raise Unavailable(RETRY_AFTER_SECONDS) from error
         finally:
             await self._end(broken=broken)
@@ -197,12 +198,14 @@ class Database:
         """End of request: whatever was not committed is rolled back."""
         if self._held is None:
             return
-        broken = False
+        broken = True  # until ROLLBACK has answered (a request cancelled here still returns it)
         try:
             await self._transaction.rollback()
-        except Exception:
-            broken = True
-        await self._end(broken=broken)
+            broken = False
+        except Exception:  # noqa: S110 - the connection is dropped instead
+            pass
+        finally:
+            await self._end(broken=broken)
 
     async def _end(self, *, broken: bool) -> None:
         lease, self._held, self._transaction = self._held, None, None

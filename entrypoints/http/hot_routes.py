@@ -43,6 +43,7 @@ from entrypoints.http.controllers.tasks import TaskBody
 from entrypoints.http.guards import admit
 from entrypoints.http.identity import BearerIdentity
 from entrypoints.http.plain_requests import (
+    body_media_type_problem,
     declared_length,
     first_header,
     plain_json_body,
@@ -244,7 +245,11 @@ async def _update(request: _Request) -> _Answer:
 
 async def _complete(request: _Request) -> _Answer:
     body = await _body(request)
-    data = TaskBody.decode(body, CompletionBody) if body else None
+    data = None
+    if body:  # one may come undeclared (HTTP/2): its media type is checked as it is read
+        if (problem := body_media_type_problem(request.scope)) is not None:
+            raise problem
+        data = TaskBody.decode(body, CompletionBody)
     completed = data.completed if data is not None and isinstance(data.completed, bool) else None
     completion = Completion(task_id_of(request.argument), completed, _versions(request))
     complete = CompleteTask(request.identity, request.parts.stores(), request.parts.clock)

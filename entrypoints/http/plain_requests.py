@@ -9,6 +9,7 @@ from typing import Any
 from domain.task_listing import Status
 from domain.tasks import Priority
 from entrypoints.http.body import MAX_BODY_BYTES, media_type_problem
+from entrypoints.http.problems import HttpProblem
 from entrypoints.http.task_requests import DEFAULT_LIMIT, MAX_LIMIT
 
 Scope = dict[str, Any]
@@ -84,16 +85,20 @@ def declared_length(scope: Scope) -> int | None:
     return int(lengths[0])
 
 
+def body_media_type_problem(scope: Scope) -> HttpProblem | None:
+    """The 415 problem of the request's body, by its headers, if it has one."""
+    return media_type_problem(
+        first_header(scope, b"content-type") or "",
+        first_header(scope, b"content-encoding") or "identity",
+        scope["method"],
+    )
+
+
 def plain_json_body(scope: Scope) -> bool:
     """A non-empty JSON body within the limit, by its declared length and media type."""
     length = declared_length(scope)
     return (
         length is not None
         and 0 < length <= MAX_BODY_BYTES
-        and media_type_problem(
-            first_header(scope, b"content-type") or "",
-            first_header(scope, b"content-encoding") or "identity",
-            scope["method"],
-        )
-        is None
+        and body_media_type_problem(scope) is None
     )

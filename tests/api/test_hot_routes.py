@@ -12,6 +12,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
+import msgspec
 import pytest
 from asgi_lifespan import LifespanManager
 
@@ -31,6 +32,7 @@ class Lane:
     """The app under test, its hot routes, and the paths that reached Litestar."""
 
     def __init__(self, app: Any) -> None:
+        self.app = app
         self.hot: HotTaskRoutes = app.app
         self.parts = self.hot.parts
         litestar = self.hot.app
@@ -412,3 +414,63 @@ async def test_a_create_is_answered_the_same_either_way(
             hot,
             2 if status == 201 else 0,
         ), (url, body)
+
+
+async def send_raw(
+    app: Any, method: str, path: str, headers: list[tuple[bytes, bytes]], body: bytes
+) -> tuple[int, bytes]:
+    """A request whose body is not declared (no Content-Length, as HTTP/2 may send one)."""
+    scope = {
+        "type": "http",
+        "asgi": {"version": "3.0"},
+        "http_version": "2",
+        "method": method,
+        "scheme": "http",
+        "path": path,
+        "raw_path": path.encode(),
+        "query_string": b"",
+        "root_path": "",
+        "headers": [(b"host", b"testserver"), *headers],
+        "client": ("203.0.113.7", 40000),
+        "server": ("testserver", 80),
+    }
+    messages = iter([{"type": "http.request", "body": body, "more_body": False}])
+    sent: list[dict[str, Any]] = []
+
+    async def receive() -> dict[str, Any]:
+        return next(messages, {"type": "http.disconnect"})
+
+    async def send(message: dict[str, Any]) -> None:
+        sent.append(message)
+
+    await app(scope, receive, send)
+    return sent[0]["status"], b"".join(m.get("body", b"") for m in sent[1:])
+
+
+async def test_an_undeclared_body_is_checked_as_the_framework_checks_it(
+    tasks_and_lane: tuple[httpx.AsyncClient, Lane, dict[str, Any]],
+) -> None:
+    client, lane, seeded = tasks_and_lane
+    token = (b"authorization", seeded["headers"]["Authorization"].encode())
+    body = b'{"completed": true}'
+    for media, encoding, status in (
+        (b"text/plain", None, 415),
+        (None, None, 415),
+        (b"application/json", b"gzip", 415),
+        (b"application/json", None, 200),
+    ):
+        headers = [token]
+        headers += [(b"content-type", media)] if media else []
+        headers += [(b"content-encoding", encoding)] if encoding else []
+        answers = []
+        for enabled in (True, False):
+            task = await client.post("/api/tasks", json={"title": "t"}, headers=seeded["headers"])
+            lane.on(enabled)
+            lane.reached.clear()
+            path = f"/api/tasks/{task.json()['id']}/complete"
+            got, content = await send_raw(lane.app, "PATCH", path, headers, body)
+            lane.on(True)
+            problem = msgspec.json.decode(content).get("type") if got != 200 else None
+            answers.append((got, problem, not lane.reached))
+        assert answers[0][:2] == answers[1][:2] == (status, answers[1][1]), (media, encoding)
+        assert answers[0][2], "served by the hot routes"
