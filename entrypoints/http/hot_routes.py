@@ -182,7 +182,8 @@ class HotTaskRoutes:
 
 
 async def _body(request: _Request) -> bytes:
-    """The whole body; the edge's deadline bounds the wait, the declared length its size."""
+    """The whole body: the edge's deadline bounds the wait, and 1 MiB its size (checked as it
+    comes, since a body may arrive undeclared)."""
     chunks: list[bytes] = []
     size = 0
     while True:
