@@ -13,7 +13,7 @@ and ``tests/api/test_hot_routes.py`` sends each request both ways and compares t
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -36,16 +36,15 @@ from application.tasks import (
     TaskPolicy,
     UpdateTask,
 )
-from domain.task_queries import build_query
 from domain.tasks import Task
 from entrypoints.http.body import MAX_BODY_BYTES
 from entrypoints.http.controllers.tasks import TaskBody
 from entrypoints.http.guards import admit
 from entrypoints.http.identity import BearerIdentity
+from entrypoints.http.middleware import first_header
 from entrypoints.http.plain_requests import (
     body_media_type_problem,
     declared_length,
-    first_header,
     plain_json_body,
     plain_listing,
 )
@@ -58,10 +57,10 @@ from entrypoints.http.problems import (
 )
 from entrypoints.http.schemas import CompletionBody, TaskCreate, TaskRead, TaskUpdate
 from entrypoints.http.task_requests import (
-    FILTER_AND_SORT,
     expected_versions,
     if_match_in,
     listing_headers,
+    listing_query,
     task_id_of,
     under_prefix_sent,
 )
@@ -174,9 +173,9 @@ class HotTaskRoutes:
             answer = await handler(_Request(parts, scope, receive, identity, argument))
         except Exception as exc:
             answer = _problem(scope, exc)
-        headers = [(b"content-length", b"%d" % len(answer.body)), *answer.headers]
-        if answer.status == 204:
-            headers = answer.headers
+        headers = answer.headers  # a 204 has no body, and says no length
+        if answer.status != 204:
+            headers = [(b"content-length", b"%d" % len(answer.body)), *headers]
         await send({"type": "http.response.start", "status": answer.status, "headers": headers})
         await send({"type": "http.response.body", "body": answer.body})
 
@@ -215,15 +214,14 @@ async def _get(request: _Request) -> _Answer:
 
 async def _list(request: _Request) -> _Answer:
     parts, listing, scope = request.parts, request.argument, request.scope
-    query = build_query(**{name: listing.get(name) for name in FILTER_AND_SORT})
+    query = listing_query(listing)
     list_tasks = ListTasks(request.identity, parts.stores(), parts.cursors)
     page = await list_tasks(TaskListing(query, listing["limit"], listing.get("cursor")))
     collection = under_prefix_sent(COLLECTION, scope["state"]["original_path"])
     headers = listing_headers(page, collection, scope["query_string"])
     return _Answer(
         200,
-        [(b"content-type", _JSON)]
-        + [(name.lower().encode(), value.encode()) for name, value in headers.items()],
+        [(b"content-type", _JSON), *_asgi_headers(headers)],
         _encode([TaskRead.of(task) for task in page.tasks]),
     )
 
@@ -271,7 +269,9 @@ def _problem(scope: Scope, exc: Exception) -> _Answer:
     body = problem_document(
         problem, instance=state["original_path"], request_id=state["request_id"]
     )
-    headers = [(b"content-type", _PROBLEM_JSON)] + [
-        (name.lower().encode(), value.encode("latin-1")) for name, value in problem.headers.items()
-    ]
+    headers = [(b"content-type", _PROBLEM_JSON), *_asgi_headers(problem.headers)]
     return _Answer(problem.status, headers, _encode(body))
+
+
+def _asgi_headers(headers: Mapping[str, str]) -> Headers:
+    return [(name.lower().encode(), value.encode("latin-1")) for name, value in headers.items()]

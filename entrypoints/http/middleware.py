@@ -62,7 +62,8 @@ def canonical_path(path: str) -> str:
     return path
 
 
-def _header(scope: Scope, name: bytes) -> str | None:
+def first_header(scope: Scope, name: bytes) -> str | None:
+    """The first value of header ``name`` (lower case, as ASGI gives names), as text."""
     for key, value in scope.get("headers", ()):
         if key == name:
             return str(value.decode("latin-1"))
@@ -78,7 +79,7 @@ def _routed_method(scope: Scope) -> str:
     if method == "HEAD":
         return "GET"
     if method == "OPTIONS" and not (
-        _header(scope, b"origin") and _header(scope, b"access-control-request-method")
+        first_header(scope, b"origin") and first_header(scope, b"access-control-request-method")
     ):
         return PROBE_METHOD
     return method
@@ -139,7 +140,7 @@ class EdgeMiddleware:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        incoming = _header(scope, REQUEST_ID_HEADER.encode())
+        incoming = first_header(scope, REQUEST_ID_HEADER.encode())
         request_id = (
             incoming if incoming and _VALID_REQUEST_ID.fullmatch(incoming) else os.urandom(16).hex()
         )
@@ -149,7 +150,7 @@ class EdgeMiddleware:
         method = scope["method"]
         routed = _routed_method(scope)
         scope = {**scope, "method": routed, "path": path, "raw_path": path.encode(), "state": state}
-        origin = _header(scope, b"origin")
+        origin = first_header(scope, b"origin")
         allowed_origin = origin if origin is not None and origin in self.origins else None
         extra_headers = self._headers(original_path, request_id, allowed_origin)
         status = 500

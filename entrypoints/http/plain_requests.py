@@ -9,6 +9,7 @@ from typing import Any
 from domain.task_listing import Status
 from domain.tasks import Priority
 from entrypoints.http.body import MAX_BODY_BYTES, media_type_problem
+from entrypoints.http.middleware import first_header
 from entrypoints.http.problems import HttpProblem
 from entrypoints.http.task_requests import DEFAULT_LIMIT, MAX_LIMIT
 
@@ -63,13 +64,6 @@ def plain_listing(query_string: bytes) -> dict[str, Any] | None:
 
 def _headers_named(scope: Scope, name: bytes) -> list[bytes]:
     return [value for key, value in scope["headers"] if key == name]
-
-
-def first_header(scope: Scope, name: bytes) -> str | None:
-    for key, value in scope["headers"]:
-        if key == name:
-            return str(value.decode("latin-1"))
-    return None
 
 
 def declared_length(scope: Scope) -> int | None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import re
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from typing import Any
 from urllib.parse import parse_qsl, quote, urlencode
 from uuid import UUID
@@ -14,6 +14,8 @@ from litestar import Request
 
 from application.dto import TaskPage
 from domain.errors import FieldError, TaskNotFound, ValidationFailed
+from domain.task_listing import TaskQuery
+from domain.task_queries import build_query
 from entrypoints.http.guards import Connection
 from entrypoints.http.query_errors import query_errors
 
@@ -37,6 +39,11 @@ VERSIONED_PREFIX = "/api/v1"
 UNVERSIONED_PREFIX = "/api"
 _SLASHES = re.compile(r"/{2,}")
 _PATH_PARAMETER = re.compile(r"\{([^}:]+)(?::[^}]*)?\}")
+
+
+def listing_query(values: Mapping[str, Any]) -> TaskQuery:
+    """The filters and sort of a listing's parsed parameters (``ValidationFailed`` if wrong)."""
+    return build_query(**{name: values.get(name) for name in FILTER_AND_SORT})
 
 
 def task_id_of(raw: str) -> UUID:

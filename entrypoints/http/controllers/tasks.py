@@ -41,7 +41,6 @@ from entrypoints.http.schemas import (
 )
 from entrypoints.http.task_requests import (
     DEFAULT_LIMIT,
-    FILTER_AND_SORT,
     LIST_QUERY,
     MAX_LIMIT,
     accepts_query,
@@ -49,6 +48,7 @@ from entrypoints.http.task_requests import (
     expected_versions,
     if_match_of,
     listing_headers,
+    listing_query,
     task_id_of,
 )
 
@@ -79,7 +79,7 @@ class TaskBody(JsonBody[T]):
 
 def list_query_rules(values: Mapping[str, Any]) -> None:
     """The listing rules beyond each parameter's type, on the values that parsed."""
-    build_query(**{name: values.get(name) for name in FILTER_AND_SORT})
+    listing_query(values)
 
 
 def task_response(
