@@ -23,7 +23,7 @@ from entrypoints.http.plain_requests import plain_listing
 from entrypoints.ioc import make_container
 from entrypoints.settings import Settings
 from tests.api.test_unauthorized import signed
-from tests.support.app import bearer, register
+from tests.support.app import bearer, http_scope, register
 
 Answer = tuple[int, list[tuple[str, str]], Any]
 
@@ -417,23 +417,10 @@ async def test_a_create_is_answered_the_same_either_way(
 
 
 async def send_raw(
-    app: Any, method: str, path: str, headers: list[tuple[bytes, bytes]], body: bytes
+    app: Any, method: str, path: str, headers: dict[str, str], body: bytes
 ) -> tuple[int, bytes]:
     """A request whose body is not declared (no Content-Length, as HTTP/2 may send one)."""
-    scope = {
-        "type": "http",
-        "asgi": {"version": "3.0"},
-        "http_version": "2",
-        "method": method,
-        "scheme": "http",
-        "path": path,
-        "raw_path": path.encode(),
-        "query_string": b"",
-        "root_path": "",
-        "headers": [(b"host", b"testserver"), *headers],
-        "client": ("203.0.113.7", 40000),
-        "server": ("testserver", 80),
-    }
+    scope = {**http_scope(method, path, headers), "http_version": "2"}
     messages = iter([{"type": "http.request", "body": body, "more_body": False}])
     sent: list[dict[str, Any]] = []
 
@@ -451,17 +438,16 @@ async def test_an_undeclared_body_is_checked_as_the_framework_checks_it(
     tasks_and_lane: tuple[httpx.AsyncClient, Lane, dict[str, Any]],
 ) -> None:
     client, lane, seeded = tasks_and_lane
-    token = (b"authorization", seeded["headers"]["Authorization"].encode())
     body = b'{"completed": true}'
     for media, encoding, status in (
-        (b"text/plain", None, 415),
+        ("text/plain", None, 415),
         (None, None, 415),
-        (b"application/json", b"gzip", 415),
-        (b"application/json", None, 200),
+        ("application/json", "gzip", 415),
+        ("application/json", None, 200),
     ):
-        headers = [token]
-        headers += [(b"content-type", media)] if media else []
-        headers += [(b"content-encoding", encoding)] if encoding else []
+        headers = {"authorization": seeded["headers"]["Authorization"]}
+        headers |= {"content-type": media} if media else {}
+        headers |= {"content-encoding": encoding} if encoding else {}
         answers = []
         for enabled in (True, False):
             task = await client.post("/api/tasks", json={"title": "t"}, headers=seeded["headers"])

@@ -22,7 +22,7 @@ from bench.servers import running_server
 from entrypoints.http.app import create_app
 from entrypoints.http.middleware import EdgeMiddleware
 from entrypoints.ioc import make_container
-from tests.support.app import bearer, make_settings, register, unique_email
+from tests.support.app import bearer, http_scope, make_settings, register, unique_email
 
 Message = dict[str, Any]
 Sent = MutableMapping[str, Any]  # what an app sends: asgi_lifespan's wrapper promises no more
@@ -41,24 +41,6 @@ class Answer:
 
     def json(self) -> Any:
         return json.loads(self.body)
-
-
-def http_scope(method: str, path: str, headers: dict[str, str]) -> Message:
-    return {
-        "type": "http",
-        "asgi": {"version": "3.0", "spec_version": "2.3"},
-        "http_version": "1.1",
-        "method": method,
-        "scheme": "http",
-        "path": path,
-        "raw_path": path.encode(),
-        "query_string": b"",
-        "root_path": "",
-        "headers": [(k.lower().encode(), v.encode()) for k, v in headers.items()],
-        "client": ("203.0.113.9", 40000),
-        "server": ("testserver", 80),
-        "state": {},
-    }
 
 
 async def trickle(
